@@ -1,0 +1,158 @@
+"""Command line: ``python -m qa index | ask | sources`` (also installed as ``qa``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from qa.articles import CorpusError
+from qa.index import IndexStore, UpdateReport
+from qa.pipeline import QAPipeline, QuestionError
+from qa.settings import Settings
+from qa.types import Answer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+        return args.command(args, settings)
+    except (CorpusError, QuestionError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the previous index is still in place", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", help="folder of .txt articles (default: corpus, or $QA_CORPUS_DIR)")
+    common.add_argument("--index", metavar="DIR", help="index folder (default: index, or $QA_INDEX_DIR)")
+    common.add_argument("--model", help="sentence-transformers model name or folder (default: the packaged all-MiniLM-L6-v2)")
+    common.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+
+    parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive answers from a folder of news articles.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", parents=[common], help="build or update the index")
+    index.add_argument("--rebuild", action="store_true", help="re-embed everything, even unchanged files")
+    index.set_defaults(command=_index)
+
+    ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--k", type=int, help="number of passages to cite (default 5)")
+    ask.add_argument("--history", metavar="JSON", help='earlier turns: [{"role": "user", "content": "..."}, ...]')
+    ask.set_defaults(command=_ask)
+
+    sources = commands.add_parser("sources", parents=[common], help="list the indexed articles")
+    sources.add_argument("--json", action="store_true", help="print as JSON")
+    sources.set_defaults(command=_sources)
+    return parser
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    with _ProgressBar() as bar:
+        index, report = IndexStore(settings).update(bar, force=args.rebuild)
+    print(describe_update(report, len(index.paragraphs)))
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    history = json.loads(args.history) if args.history else []
+    with _ProgressBar() as bar:
+        bot = QAPipeline(settings, progress=bar)
+    answer = bot.ask(args.question, history, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def _sources(args: argparse.Namespace, settings: Settings) -> int:
+    with _ProgressBar() as bar:
+        bot = QAPipeline(settings, progress=bar)
+    sources = bot.sources()
+    if args.json:
+        print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2))
+        return 0
+    status = bot.status()
+    print(f"{status['articles']} articles, {status['paragraphs']} paragraphs; model {status['model']}; built {status['built_at']}")
+    for s in sources:
+        print(f"  {s.source}  ({s.paragraphs} paragraphs)  {s.title}")
+    return 0
+
+
+def describe_update(report: UpdateReport, paragraphs: int) -> str:
+    lines = []
+    if report.rebuilt_because:
+        lines.append(f"Rebuilt the index because {report.rebuilt_because}.")
+    if report.up_to_date:
+        lines.append(f"Index is up to date: {len(report.unchanged)} articles, {paragraphs} paragraphs.")
+    else:
+        lines.append(
+            f"Index updated: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+            f"{len(report.unchanged)} unchanged; embedded {report.embedded_paragraphs} paragraphs; {paragraphs} in all."
+        )
+    for skipped in report.skipped:
+        lines.append(f"warning: skipped {skipped.source}: {skipped.reason}")
+    return "\n".join(lines)
+
+
+def format_answer(answer: Answer) -> str:
+    out = []
+    if answer.answerable:
+        out.append(f"Answer: {answer.answer}   (confidence {answer.confidence:.2f})")
+        out.append(textwrap.fill(f"“{answer.sentence}”", width=100))
+    else:
+        out.append("The articles do not answer this question. Related passages:")
+    out.append("")
+    for number, c in enumerate(answer.citations, 1):
+        line = f"[{number}] {c.source} ¶{c.paragraph} (characters {c.start}–{c.end})"
+        if c.also_in:
+            line += "; also in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in c.also_in)
+        out.append(line)
+    return "\n".join(out)
+
+
+class _ProgressBar:
+    """A tqdm bar per stage, on stderr; usable as the index's progress callback."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=stage, unit=" paragraphs" if total > 1 else "", file=sys.stderr, leave=False)
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.DEBUG if verbose else logging.WARNING)
+    # Skipped files are reported once, in the command's own summary.
+    for noisy in ("qa.articles", "qa.index", "bm25s", "sentence_transformers", "transformers", "httpx", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)

@@ -1,0 +1,415 @@
+"""The searchable index of a corpus and its persistence in the index folder.
+
+Layout of the index folder::
+
+    index/
+      CURRENT              name of the build folder in use (replaced atomically)
+      build-<stamp>/       one complete build
+        manifest.json      model, dimension, versions, corpus files and checksums
+        paragraphs.json    paragraph metadata and text, row i = vector i
+        embeddings.npy     unit-length float32 vectors (kept for incremental updates)
+        dense.faiss        FAISS inner-product index over the vectors
+        bm25/              bm25s lexical index
+
+A build is written into a temporary folder and only becomes current when
+``CURRENT`` is replaced, so a crash mid-build leaves the previous build in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from qa import embeddings
+from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
+from qa.dedup import duplicate_groups
+from qa.settings import Settings
+from qa.types import Paragraph, SourceInfo
+
+log = logging.getLogger(__name__)
+
+# Bump when paragraph splitting or the stored layout changes: older builds are
+# then rebuilt from scratch instead of being reused.
+FORMAT_VERSION = 1
+_ARTIFACTS = ("paragraphs.json", "embeddings.npy", "dense.faiss")
+
+# progress(stage, done, total)
+Progress = Callable[[str, int, int], None]
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be loaded; the message says why."""
+
+
+class IndexMissing(IndexUnavailable):
+    pass
+
+
+class IndexCorrupt(IndexUnavailable):
+    pass
+
+
+@dataclass
+class CorpusIndex:
+    """A loaded index: paragraphs, their duplicate groups and both search structures."""
+
+    manifest: dict
+    paragraphs: list[Paragraph]
+    groups: list[int]  # group id per paragraph; copies share one
+    embeddings: np.ndarray
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    def paragraph_text(self, source: str, paragraph: int) -> str:
+        return self.paragraphs[self._rows[(source, paragraph)]].text
+
+    @functools.cached_property
+    def _rows(self) -> dict[tuple[str, int], int]:
+        return {(p.source, p.paragraph): row for row, p in enumerate(self.paragraphs)}
+
+    def copies_of(self, row: int) -> list[int]:
+        """Rows of the other paragraphs in ``row``'s duplicate group."""
+        return [r for r in self._group_members.get(self.groups[row], ()) if r != row]
+
+    @functools.cached_property
+    def _group_members(self) -> dict[int, list[int]]:
+        members: dict[int, list[int]] = {}
+        for row, group in enumerate(self.groups):
+            members.setdefault(group, []).append(row)
+        return {group: rows for group, rows in members.items() if len(rows) > 1}
+
+    @functools.cached_property
+    def document_frequency(self) -> dict[str, int]:
+        """How many paragraphs each BM25 token occurs in (for term weights)."""
+        counts: dict[str, int] = {}
+        for tokens in bm25_tokenize([p.text for p in self.paragraphs]):
+            for token in set(tokens):
+                counts[token] = counts.get(token, 0) + 1
+        return counts
+
+    def sources(self) -> list[SourceInfo]:
+        return [
+            SourceInfo(source=name, title=f["title"], paragraphs=f["paragraphs"], sha256=f["sha256"])
+            for name, f in sorted(self.manifest["files"].items())
+        ]
+
+    def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        if not self.paragraphs:
+            return []
+        scores, ids = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(n, len(self.paragraphs)))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
+        tokens = bm25_tokenize([query])
+        if not self.paragraphs or not tokens[0]:
+            return []
+        ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.paragraphs)), show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+
+@dataclass
+class UpdateReport:
+    """What an index update did, for messages and tests."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    embedded_paragraphs: int = 0
+    rebuilt_because: str | None = None  # set when the old index could not be reused
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.rebuilt_because)
+
+
+def bm25_tokenize(texts: list[str]) -> list[list[str]]:
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False, return_ids=False
+    )
+
+
+class IndexStore:
+    """Loads, checks and updates the index of ``settings.corpus_dir`` kept in
+    ``settings.index_dir``."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.folder = Path(settings.index_dir)
+
+    # -- reading -----------------------------------------------------------
+
+    def load(self) -> CorpusIndex:
+        """Load the current build, checking every file against its checksum."""
+        build = self._current_build()
+        try:
+            manifest = json.loads((build / "manifest.json").read_text("utf-8"))
+            for name, digest in manifest["artifacts"].items():
+                if _sha256_path(build / name) != digest:
+                    raise IndexCorrupt(f"{build.name}/{name} does not match its checksum (truncated or edited?)")
+            rows = json.loads((build / "paragraphs.json").read_text("utf-8"))
+            paragraphs = [Paragraph(*row[:5]) for row in rows]
+            groups = [int(row[5]) for row in rows]
+            vectors = np.load(build / "embeddings.npy", allow_pickle=False)
+            import bm25s
+            import faiss
+
+            dense = faiss.read_index(str(build / "dense.faiss"))
+            bm25 = bm25s.BM25.load(str(build / "bm25")) if paragraphs else None
+        except IndexCorrupt:
+            raise
+        except Exception as err:  # any unreadable piece means the same thing to the user
+            raise IndexCorrupt(f"{build} is unreadable ({type(err).__name__}: {err})") from err
+        if not (len(paragraphs) == len(groups) == vectors.shape[0] == dense.ntotal):
+            raise IndexCorrupt(f"{build}: paragraph, vector and FAISS counts disagree")
+        return CorpusIndex(manifest, paragraphs, groups, vectors, dense, bm25)
+
+    def _current_build(self) -> Path:
+        pointer = self.folder / "CURRENT"
+        if not pointer.is_file():
+            raise IndexMissing(f"No index in {self.folder}/ yet.")
+        build = self.folder / pointer.read_text("utf-8").strip()
+        if not build.is_dir() or build.parent != self.folder:
+            raise IndexCorrupt(f"{pointer} names a build folder that does not exist")
+        return build
+
+    # -- updating ----------------------------------------------------------
+
+    def open(self, progress: Progress | None = None) -> tuple[CorpusIndex, UpdateReport]:
+        """The index, brought up to date with the corpus first if needed."""
+        return self.update(progress)
+
+    def update(self, progress: Progress | None = None, force: bool = False) -> tuple[CorpusIndex, UpdateReport]:
+        """Bring the index up to date with the corpus: embed only added or
+        changed files, drop removed ones; rebuild everything when the old
+        index is missing, corrupt or made with another model."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            corpus = read_corpus(self.settings.corpus_dir, self.settings.max_file_bytes)
+            if not corpus.articles:
+                raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
+            old, reason = self._reusable_index(force)
+            report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
+            old_files = old.manifest["files"] if old else {}
+            rows_by_source: dict[str, list[int]] = {}
+            if old:
+                for i, p in enumerate(old.paragraphs):
+                    rows_by_source.setdefault(p.source, []).append(i)
+
+            paragraphs: list[Paragraph] = []
+            vectors: list[np.ndarray] = []
+            to_embed: list[Paragraph] = []
+            for article in corpus.articles:
+                previous = old_files.get(article.source)
+                if previous and previous["sha256"] == article.sha256:
+                    report.unchanged.append(article.source)
+                    rows = rows_by_source.get(article.source, [])
+                    paragraphs.extend(old.paragraphs[i] for i in rows)
+                    vectors.append(old.embeddings[rows])
+                else:
+                    (report.changed if previous else report.added).append(article.source)
+                    to_embed.extend(article.paragraphs)
+            current = {a.source for a in corpus.articles}
+            report.removed = sorted(s for s in old_files if s not in current)
+
+            same_grouping = old and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
+            if old and report.up_to_date and same_grouping:
+                return old, report
+
+            if to_embed:
+                total = len(to_embed)
+                done = 0
+
+                def on_batch(n: int) -> None:
+                    nonlocal done
+                    done += n
+                    if progress:
+                        progress("Embedding paragraphs", done, total)
+
+                if progress:
+                    progress("Embedding paragraphs", 0, total)
+                vectors.append(
+                    embeddings.encode(
+                        self.settings.model, [p.text for p in to_embed], self.settings.embed_batch_size, on_batch
+                    )
+                )
+                paragraphs.extend(to_embed)
+                report.embedded_paragraphs = total
+
+            dim = embeddings.embedding_dimension(self.settings.model)
+            matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
+            # Keep rows in corpus order so builds are reproducible.
+            order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
+            paragraphs = [paragraphs[i] for i in order]
+            matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
+            if progress:
+                progress("Writing index", 0, 1)
+            index = self._write(corpus, paragraphs, matrix, dim)
+            if progress:
+                progress("Writing index", 1, 1)
+            return index, report
+
+    def _reusable_index(self, force: bool) -> tuple[CorpusIndex | None, str | None]:
+        """The current index if its vectors can be reused, else why not."""
+        if force:
+            return None, "a full rebuild was asked for"
+        try:
+            old = self.load()
+        except IndexMissing:
+            return None, "there was no index yet"
+        except IndexCorrupt as err:
+            log.warning("Index is unusable, rebuilding it: %s", err)
+            return None, f"the index was unreadable: {err}"
+        m = old.manifest
+        if m.get("format") != FORMAT_VERSION:
+            return None, f"the index format changed ({m.get('format')} → {FORMAT_VERSION})"
+        if m.get("model") != self.settings.model:
+            return None, f"the embedding model changed ({m.get('model')} → {self.settings.model})"
+        dim = embeddings.embedding_dimension(self.settings.model)
+        if m.get("dimension") != dim:
+            return None, f"the embedding dimension changed ({m.get('dimension')} → {dim})"
+        return old, None
+
+    def _write(self, corpus: CorpusReadResult, paragraphs: list[Paragraph], matrix: np.ndarray, dim: int) -> CorpusIndex:
+        import bm25s
+        import faiss
+
+        groups = duplicate_groups(paragraphs, self.settings.duplicate_threshold)
+        dense = faiss.IndexFlatIP(dim)
+        if len(matrix):
+            dense.add(matrix)
+        bm25 = bm25s.BM25()
+        bm25.index(bm25_tokenize([p.text for p in paragraphs]), show_progress=False)
+
+        counts: dict[str, int] = {}
+        for p in paragraphs:
+            counts[p.source] = counts.get(p.source, 0) + 1
+        stamp = dt.datetime.now(dt.timezone.utc)
+        pointer = self.folder / "CURRENT"
+        previous = pointer.read_text("utf-8").strip() if pointer.is_file() else ""
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=self.folder))
+        try:
+            rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups)]
+            (tmp / "paragraphs.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+            np.save(tmp / "embeddings.npy", matrix, allow_pickle=False)
+            faiss.write_index(dense, str(tmp / "dense.faiss"))
+            bm25.save(str(tmp / "bm25"))
+            manifest = {
+                "format": FORMAT_VERSION,
+                "model": self.settings.model,
+                "model_path": embeddings.model_path(self.settings.model),
+                "dimension": dim,
+                "index_type": "flat-ip",
+                "duplicate_threshold": self.settings.duplicate_threshold,
+                "versions": _library_versions(),
+                "corpus": str(Path(self.settings.corpus_dir).resolve()),
+                "built_at": stamp.isoformat(timespec="seconds"),
+                "paragraphs": len(paragraphs),
+                "files": {
+                    a.source: {"sha256": a.sha256, "title": a.title, "paragraphs": counts.get(a.source, 0)}
+                    for a in corpus.articles
+                },
+                "artifacts": {
+                    **{name: _sha256_path(tmp / name) for name in _ARTIFACTS},
+                    **{f"bm25/{f.name}": _sha256_path(f) for f in sorted((tmp / "bm25").iterdir())},
+                },
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
+            _fsync_tree(tmp)
+            build = self.folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
+            os.rename(tmp, build)
+            _atomic_write_text(self.folder / "CURRENT", build.name + "\n")
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        # The build it replaces stays one generation, for readers still opening it.
+        self._remove_old_builds(keep={build.name, previous})
+        return CorpusIndex(manifest, paragraphs, groups, matrix, dense, bm25)
+
+    def _remove_old_builds(self, keep: set[str]) -> None:
+        for entry in self.folder.iterdir():
+            if entry.is_dir() and entry.name not in keep and entry.name.startswith(("build-", ".tmp-build-")):
+                shutil.rmtree(entry, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One writer at a time (the app's uploads and the CLI may race)."""
+        with open(self.folder / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _empty_corpus_message(folder: Path, corpus: CorpusReadResult) -> str:
+    msg = f"No readable articles in {folder}/: add UTF-8 .txt files there."
+    if corpus.skipped:
+        msg += " Skipped: " + "; ".join(f"{s.source} ({s.reason})" for s in corpus.skipped)
+    if corpus.ignored:
+        msg += f" Ignored {len(corpus.ignored)} file(s) that are not .txt."
+    return msg
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {}
+    for name in ("sentence-transformers", "transformers", "torch", "faiss-cpu", "bm25s", "numpy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def _sha256_path(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

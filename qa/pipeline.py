@@ -1,0 +1,172 @@
+"""The question-answering pipeline: index → retriever → reader → cited answer.
+
+>>> from qa import QAPipeline, Settings
+>>> bot = QAPipeline(Settings.from_env(corpus_dir="corpus"))
+>>> answer = bot.ask("Where did Pompeo meet Putin?")
+>>> answer.answer, answer.citations[0].source
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from qa.index import CorpusIndex, IndexStore, Progress, UpdateReport
+from qa.reader import Reader, SentenceReader
+from qa.retrieval import HybridRetriever
+from qa.settings import Settings
+from qa.types import Answer, Citation, Location, Message, Passage, SourceInfo, Span
+
+# Words that point back to an earlier turn of the conversation.
+_BACK_REFERENCE = re.compile(
+    r"\b(?:he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there|then|the same)\b", re.I
+)
+_CONTENT_WORD = re.compile(r"\b[A-Za-z][a-z]{3,}\b|\b[A-Z][A-Za-z]+\b|\d+")
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why."""
+
+
+@dataclass(frozen=True)
+class _Components:
+    index: CorpusIndex
+    retriever: HybridRetriever
+    reader: Reader
+
+
+class QAPipeline:
+    """Answers questions about a folder of articles with verbatim, cited spans.
+
+    Opening the pipeline loads the index, first bringing it up to date with
+    the corpus folder (building it on first use).
+    """
+
+    def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
+        self.settings = settings or Settings.from_env()
+        self.store = IndexStore(self.settings)
+        self._lock = threading.Lock()
+        index, self.last_update = self.store.open(progress)
+        self._parts = self._assemble(index)
+
+    def _assemble(self, index: CorpusIndex) -> _Components:
+        return _Components(index, HybridRetriever(index, self.settings), SentenceReader(index))
+
+    @property
+    def index(self) -> CorpusIndex:
+        return self._parts.index
+
+    def refresh(self, progress: Progress | None = None, force: bool = False) -> UpdateReport:
+        """Re-read the corpus folder and update the index (only what changed)."""
+        with self._lock:
+            index, report = self.store.update(progress, force=force)
+            self._parts = self._assemble(index)
+            self.last_update = report
+            return report
+
+    def ask(self, question: str, history: Sequence[Message | dict[str, Any]] | None = None, k: int | None = None) -> Answer:
+        """Answer ``question``; ``history`` holds the earlier chat turns."""
+        question = self.check_question(question)
+        parts = self._parts  # one consistent snapshot even if a refresh swaps it
+        k = self._check_k(k)
+        context = conversation_context(question, _messages(history or []))
+        passages = parts.retriever.run(f"{context} {question}".strip(), max(k, self.settings.read_k))
+        spans = parts.reader.run(question, passages, context)
+        best = spans[0] if spans else None
+        if best is None or best.score < self.settings.min_confidence:
+            related = tuple(_citation(p, None) for p in passages[:k])
+            return Answer(question, "", False, round(best.score if best else 0.0, 4), "", related)
+        cited = [_citation(best.passage, best, self._copies_with(parts.index, best))]
+        cited += [_citation(p, None) for p in passages if p is not best.passage][: k - 1]
+        return Answer(question, best.answer, True, round(best.score, 4), best.sentence, tuple(cited))
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """The passages most relevant to ``query``, one per duplicate group."""
+        return self._parts.retriever.run(self.check_question(query), self._check_k(k))
+
+    def sources(self) -> list[SourceInfo]:
+        return self._parts.index.sources()
+
+    def status(self) -> dict[str, Any]:
+        m = self._parts.index.manifest
+        return {
+            "model": m["model"],
+            "dimension": m["dimension"],
+            "articles": len(m["files"]),
+            "paragraphs": m["paragraphs"],
+            "built_at": m["built_at"],
+            "corpus": m["corpus"],
+        }
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise QuestionError("The question must be text.")
+        question = question.strip()
+        if not question:
+            raise QuestionError("Please type a question: it is empty.")
+        if len(question) > self.settings.max_question_chars:
+            raise QuestionError(
+                f"The question is {len(question):,} characters long; the limit is "
+                f"{self.settings.max_question_chars:,}. Please shorten it."
+            )
+        return question
+
+    def _check_k(self, k: int | None) -> int:
+        if k is None:
+            return self.settings.top_k
+        if not isinstance(k, int) or not 1 <= k <= 50:
+            raise QuestionError("k must be a whole number from 1 to 50.")
+        return k
+
+    @staticmethod
+    def _copies_with(index: CorpusIndex, span: Span) -> tuple[Location, ...]:
+        """Syndicated copies that also contain the answer."""
+        return tuple(loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph))
+
+
+def conversation_context(question: str, history: Sequence[Message]) -> str:
+    """Earlier turns worth adding to a follow-up question's search.
+
+    A question that points back ("When did he arrive?") or is too short to
+    stand alone borrows the last user question and the answer it got.
+    """
+    if not history:
+        return ""
+    if not _BACK_REFERENCE.search(question) and len(_CONTENT_WORD.findall(question)) > 3:
+        return ""
+    last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
+    last_answer = next((m.content for m in reversed(history) if m.role == "assistant"), "")
+    # An assistant turn shown in a chat may carry citations after its first line.
+    last_answer = last_answer.strip().split("\n", 1)[0][:300]
+    return f"{last_user} {last_answer}".strip()
+
+
+def _messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
+    messages = []
+    for turn in history:
+        if isinstance(turn, Message):
+            messages.append(turn)
+            continue
+        if not isinstance(turn, dict) or turn.get("role") not in ("user", "assistant"):
+            raise QuestionError('Each history turn must be {"role": "user" or "assistant", "content": text}.')
+        content = turn.get("content")
+        if isinstance(content, str):
+            messages.append(Message(turn["role"], content))
+    return messages
+
+
+def _citation(passage: Passage, span: Span | None, also_in: tuple[Location, ...] | None = None) -> Citation:
+    return Citation(
+        source=passage.source,
+        paragraph=passage.paragraph,
+        start=passage.start,
+        end=passage.end,
+        text=passage.text,
+        answer_start=span.answer_start if span else None,
+        answer_end=span.answer_end if span else None,
+        score=passage.score,
+        also_in=passage.also_in if also_in is None else also_in,
+    )

