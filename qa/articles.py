@@ -48,7 +48,9 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 # A header that introduces a list of links to other stories.
-_LINK_LIST_HEADER = re.compile(r"^(?:read\s+more|see\s+also|related(?:\s+\w+)?|check\s+also|more\s+on\s+this)\s*:?$", re.I)
+_LINK_LIST_HEADER = re.compile(
+    r"^(?:read\s+more|see\s+also|related(?:\s+\w+)?|check\s+also|more\s+on\s+this)\s*:?$", re.I
+)
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$""")
 _LIST_ITEM = re.compile(r"\s*(?:[*•\-–]|\d+[.)])\s")
 _TRUNCATED_TEASER = re.compile(r"(?:…|\.\.\.)$")

@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpus", metavar="DIR", help="folder of .txt articles (default: corpus, or $QA_CORPUS_DIR)")
     common.add_argument("--index", metavar="DIR", help="index folder (default: index, or $QA_INDEX_DIR)")
-    common.add_argument("--model", help="sentence-transformers model name or folder (default: the packaged all-MiniLM-L6-v2)")
+    common.add_argument(
+        "--model", help="sentence-transformers model name or folder (default: the packaged all-MiniLM-L6-v2)"
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
 
     parser = argparse.ArgumentParser(prog="qa", description="Cited, extractive answers from a folder of news articles.")
@@ -84,7 +86,9 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps([s.to_dict() for s in sources], ensure_ascii=False, indent=2))
         return 0
     status = bot.status()
-    print(f"{status['articles']} articles, {status['paragraphs']} paragraphs; model {status['model']}; built {status['built_at']}")
+    print(
+        f"{status['articles']} articles, {status['paragraphs']} paragraphs; model {status['model']}; built {status['built_at']}"
+    )
     for s in sources:
         print(f"  {s.source}  ({s.paragraphs} paragraphs)  {s.title}")
     return 0
@@ -135,7 +139,9 @@ class _ProgressBar:
         if stage != self._stage:
             self.close()
             self._stage = stage
-            self._bar = tqdm(total=total, desc=stage, unit=" paragraphs" if total > 1 else "", file=sys.stderr, leave=False)
+            self._bar = tqdm(
+                total=total, desc=stage, unit=" paragraphs" if total > 1 else "", file=sys.stderr, leave=False
+            )
         self._bar.n = done
         self._bar.refresh()
 

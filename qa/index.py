@@ -115,14 +115,14 @@ class CorpusIndex:
         if not self.paragraphs:
             return []
         scores, ids = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(n, len(self.paragraphs)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
         tokens = bm25_tokenize([query])
         if not self.paragraphs or not tokens[0]:
             return []
         ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.paragraphs)), show_progress=False)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
 
 
 @dataclass
@@ -292,7 +292,9 @@ class IndexStore:
             return None, f"the embedding dimension changed ({m.get('dimension')} → {dim})"
         return old, None
 
-    def _write(self, corpus: CorpusReadResult, paragraphs: list[Paragraph], matrix: np.ndarray, dim: int) -> CorpusIndex:
+    def _write(
+        self, corpus: CorpusReadResult, paragraphs: list[Paragraph], matrix: np.ndarray, dim: int
+    ) -> CorpusIndex:
         import bm25s
         import faiss
 
@@ -306,12 +308,12 @@ class IndexStore:
         counts: dict[str, int] = {}
         for p in paragraphs:
             counts[p.source] = counts.get(p.source, 0) + 1
-        stamp = dt.datetime.now(dt.timezone.utc)
+        stamp = dt.datetime.now(dt.UTC)
         pointer = self.folder / "CURRENT"
         previous = pointer.read_text("utf-8").strip() if pointer.is_file() else ""
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=self.folder))
         try:
-            rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups)]
+            rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups, strict=True)]
             (tmp / "paragraphs.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
             np.save(tmp / "embeddings.npy", matrix, allow_pickle=False)
             faiss.write_index(dense, str(tmp / "dense.faiss"))

@@ -67,7 +67,9 @@ class QAPipeline:
             self.last_update = report
             return report
 
-    def ask(self, question: str, history: Sequence[Message | dict[str, Any]] | None = None, k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Message | dict[str, Any]] | None = None, k: int | None = None
+    ) -> Answer:
         """Answer ``question``; ``history`` holds the earlier chat turns."""
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
@@ -124,7 +126,9 @@ class QAPipeline:
     @staticmethod
     def _copies_with(index: CorpusIndex, span: Span) -> tuple[Location, ...]:
         """Syndicated copies that also contain the answer."""
-        return tuple(loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph))
+        return tuple(
+            loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph)
+        )
 
 
 def conversation_context(question: str, history: Sequence[Message]) -> str:

@@ -83,7 +83,10 @@ _ANSWER_TYPES = [
     (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "name"),
     (re.compile(r"^\s*when\b|\bwhat (?:date|day|year|month|time)\b|\buntil when\b|^\s*until what\b", re.I), "date"),
     (re.compile(r"^\s*how (?:many|much|long|old|far)\b", re.I), "quantity"),
-    (re.compile(r"^\s*where\b|\bin which (?:city|country|town|place|region)\b|\bwhich (?:city|country)\b", re.I), "name"),
+    (
+        re.compile(r"^\s*where\b|\bin which (?:city|country|town|place|region)\b|\bwhich (?:city|country)\b", re.I),
+        "name",
+    ),
     (re.compile(r"^\s*which\s+\w+\s+(?:did|was|were|is|are|does|do|has|have)\b", re.I), "name"),
 ]
 
@@ -98,15 +101,53 @@ def answer_type(question: str) -> str | None:
 
 
 _HEADLINE = re.compile(r"(?:\S+\s+){0,14}\S*[^.!?\"”’'\s]")
-_TITLES = {"President", "Minister", "Secretary", "Ambassador", "Senator", "Governor", "Prime Minister", "Foreign Minister"}
+_TITLES = {
+    "President",
+    "Minister",
+    "Secretary",
+    "Ambassador",
+    "Senator",
+    "Governor",
+    "Prime Minister",
+    "Foreign Minister",
+}
 _WHERE = re.compile(r"^\s*where\b|\bwhich (?:city|country|town|place|region)\b", re.I)
 _PLACE_PREPOSITION = re.compile(r"\b(?:in|at|near|to|from)\s+(?:the\s+)?$", re.I)
 _OPENER = re.compile(r"(?:(?:The|A|An|But|And|In|On|At|Last|This|It|He|She|They|Earlier|Even|While)\s+)+")
 
 
 _QUESTION_WORDS = {
-    "who", "whom", "whose", "what", "when", "where", "which", "why", "how", "many", "much", "long", "is", "are",
-    "was", "were", "did", "does", "do", "the", "a", "an", "of", "in", "on", "at", "to", "for", "with", "and", "s",
+    "who",
+    "whom",
+    "whose",
+    "what",
+    "when",
+    "where",
+    "which",
+    "why",
+    "how",
+    "many",
+    "much",
+    "long",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "does",
+    "do",
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "for",
+    "with",
+    "and",
+    "s",
 }
 
 
@@ -164,7 +205,7 @@ class SentenceReader:
         kind = answer_type(question)
 
         spans = []
-        for (passage, a, b), text, cosine in zip(candidates, texts, cosines):
+        for (passage, a, b), text, cosine in zip(candidates, texts, cosines, strict=True):
             sentence_terms = set(bm25_tokenize([text])[0])
             coverage = sum(w for t, w in terms.items() if t in sentence_terms) / total
             w_cos, w_cov, w_ret = self.weights
