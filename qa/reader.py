@@ -116,45 +116,25 @@ _PLACE_PREPOSITION = re.compile(r"\b(?:in|at|near|to|from)\s+(?:the\s+)?$", re.I
 _OPENER = re.compile(r"(?:(?:The|A|An|But|And|In|On|At|Last|This|It|He|She|They|Earlier|Even|While)\s+)+")
 
 
-_QUESTION_WORDS = {
-    "who",
-    "whom",
-    "whose",
-    "what",
-    "when",
-    "where",
-    "which",
-    "why",
-    "how",
-    "many",
-    "much",
-    "long",
-    "is",
-    "are",
-    "was",
-    "were",
-    "did",
-    "does",
-    "do",
-    "the",
-    "a",
-    "an",
-    "of",
-    "in",
-    "on",
-    "at",
-    "to",
-    "for",
-    "with",
-    "and",
-    "s",
-}
+# Words that carry no content of their own in a question (stemmed where
+# the stemmer changes them).
+_QUESTION_WORDS = frozenset(
+    "who whom whose what when where which why how mani many much long is are was were be been did does do doe has have had "
+    "the a an of in on at to for with and or s he she him her his it its they them their this that these those there "
+    "then i you we our your me my can could would should will shall may might".split()
+)
 
 
 def _words(text: str) -> set[str]:
     """Lower-case words, with "U.S." also as "us"."""
     words = {w.lower() for w in re.findall(r"\w+", text)}
     return words | {w.replace(".", "").lower() for w in re.findall(r"\w+(?:\.\w+)+\.?", text)}
+
+
+def _coverage(weights: dict[str, float], present: set[str]) -> float:
+    """Share of the weighted terms that occur in ``present``."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
 def _trim_known(sentence: str, start: int, end: int, known: set[str]) -> tuple[int, int]:
@@ -196,18 +176,21 @@ class SentenceReader:
         query = f"{context} {question}".strip()
         candidates = [(p, a, b) for p in passages for a, b in sentence_spans(p.text)]
         texts = [p.text[a:b] for p, a, b in candidates]
-        vectors = embeddings.encode(self.index.model, [query, *texts])
-        cosines = vectors[1:] @ vectors[0]
+        vectors = embeddings.encode(self.index.model, [question, query, *texts])
+        cosines = vectors[2:] @ vectors[0]
+        if context:
+            cosines = 0.7 * cosines + 0.3 * (vectors[2:] @ vectors[1])
         question_terms = self._term_weights(question)
-        context_terms = {t: w * 0.5 for t, w in self._term_weights(context).items() if t not in question_terms}
-        terms = question_terms | context_terms
-        total = sum(terms.values()) or 1.0
+        context_terms = {t: w for t, w in self._term_weights(context).items() if t not in question_terms}
         kind = answer_type(question)
 
         spans = []
         for (passage, a, b), text, cosine in zip(candidates, texts, cosines, strict=True):
             sentence_terms = set(bm25_tokenize([text])[0])
-            coverage = sum(w for t, w in terms.items() if t in sentence_terms) / total
+            coverage = _coverage(question_terms, sentence_terms)
+            if context_terms:
+                # The question itself decides; the earlier turn only breaks ties.
+                coverage = 0.8 * coverage + 0.2 * _coverage(context_terms, sentence_terms)
             w_cos, w_cov, w_ret = self.weights
             score = w_cos * max(float(cosine), 0.0) + w_cov * coverage + w_ret * passage.score
             if _HEADLINE.fullmatch(text):
@@ -229,7 +212,8 @@ class SentenceReader:
             return {}
         n = max(len(self.index.paragraphs), 1)
         df = self.index.document_frequency
-        return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in set(bm25_tokenize([text])[0])}
+        tokens = set(bm25_tokenize([text])[0]) - _QUESTION_WORDS
+        return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in tokens}
 
     @staticmethod
     def _narrow(sentence: str, kind: str, question: str, context: str) -> tuple[int, int] | None:

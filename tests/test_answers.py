@@ -1,0 +1,172 @@
+"""Asking questions: verbatim answers, exact citations, honest abstention."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import CORPUS, ROOT, file_text
+
+from qa import Answer, QAPipeline, QuestionError
+
+
+def _check_provenance(answer: Answer) -> None:
+    for c in answer.citations:
+        assert file_text(c.source)[c.start : c.end] == c.text
+        for copy in c.also_in:
+            assert file_text(copy.source)[copy.start : copy.end]
+    if answer.answerable:
+        top = answer.citations[0]
+        assert top.text[top.answer_start : top.answer_end] == answer.answer
+        assert answer.answer and answer.answer in answer.sentence and answer.sentence in top.text
+    else:
+        assert answer.answer == answer.sentence == ""
+        assert all(c.answer_start is None and c.answer_end is None for c in answer.citations)
+    assert 0.0 <= answer.confidence <= 1.0
+
+
+def test_seed_dev_questions_meet_the_quality_bar(bot: QAPipeline, seed_dev: list[dict]):
+    answerable = [q for q in seed_dev if q["answerable"]]
+    unanswerable = [q for q in seed_dev if not q["answerable"]]
+    right_source = contained = 0
+    for q in answerable:
+        answer = bot.ask(q["question"], q["history"])
+        _check_provenance(answer)
+        right_source += answer.citations[0].source in q["sources"]
+        contained += any(gold.lower() in answer.sentence.lower() for gold in q["answers"])
+    for q in unanswerable:
+        answer = bot.ask(q["question"], q["history"])
+        _check_provenance(answer)
+        assert not answer.answerable, f"{q['question']!r} got {answer.sentence!r}"
+        assert answer.citations, "unanswerable questions still list related passages"
+    top_citation_rate = right_source / len(answerable)
+    containment_rate = contained / len(answerable)
+    print(f"top citation in gold sources: {top_citation_rate:.0%}; gold answer in sentence: {containment_rate:.0%}")
+    assert top_citation_rate >= 0.90
+    assert containment_rate >= 0.80
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "source"),
+    [
+        ("Who founded Baring Vostok?", "Michael Calvey", "001_2ba139ad32a30a4e.txt"),
+        ("Until what date is Paul Whelan to be kept in pre-trial detention?", "May 28", "001_2ba139ad32a30a4e.txt"),
+        ("How long did Trump talk to Putin on the phone last Friday?", "an hour", "003_850cf3de63addd31.txt"),
+        ("In which country did Pompeo meet Lavrov at the Arctic summit?", "Finland", "003_850cf3de63addd31.txt"),
+        ("Where did Putin meet Trump in July?", "Helsinki", "004_eef2673d1aa29b10.txt"),
+    ],
+)
+def test_short_fact_questions_get_short_answers(bot: QAPipeline, question: str, answer: str, source: str):
+    result = bot.ask(question)
+    assert result.answerable
+    assert result.answer == answer
+    assert result.citations[0].source == source
+    _check_provenance(result)
+
+
+def test_answer_from_a_syndicated_paragraph_names_its_copy(bot: QAPipeline):
+    result = bot.ask("Who is the UK foreign secretary?")
+    assert result.answer == "Jeremy Hunt"
+    top = result.citations[0]
+    assert {top.source, *(c.source for c in top.also_in)} == {"000_7e31dd43b6b198f1.txt", "002_fab38d7c02004fe4.txt"}
+    assert len({(c.source, c.paragraph) for c in result.citations}) == len(result.citations)
+
+
+def test_follow_up_question_uses_the_conversation(bot: QAPipeline):
+    history = [
+        {"role": "user", "content": "Who was detained in February?"},
+        {"role": "assistant", "content": "Michael Calvey"},
+    ]
+    alone = bot.ask("What charges does he face?")
+    follow_up = bot.ask("What charges does he face?", history)
+    assert "embezzlement" in follow_up.sentence
+    assert follow_up.citations[0].source == "001_2ba139ad32a30a4e.txt"
+    assert "embezzlement" not in alone.sentence
+
+
+def test_follow_up_about_the_secretary_of_state(bot: QAPipeline):
+    history = [
+        {"role": "user", "content": "Who is the US secretary of state?"},
+        {"role": "assistant", "content": "Mike Pompeo"},
+    ]
+    answer = bot.ask("When did he arrive in Sochi?", history)
+    assert answer.answerable
+    assert "Tuesday" in answer.answer
+    assert "Sochi" in answer.sentence
+
+
+def test_unrelated_question_is_not_answered(bot: QAPipeline):
+    answer = bot.ask("What is the boiling point of mercury?")
+    assert not answer.answerable and answer.answer == ""
+    assert 1 <= len(answer.citations) <= 5
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n ", "empty"), ("x" * 100_000, "100,000 characters")],
+)
+def test_bad_questions_get_a_clear_error(bot: QAPipeline, question: str, message: str):
+    with pytest.raises(QuestionError, match=message):
+        bot.ask(question)
+
+
+def test_bad_history_gets_a_clear_error(bot: QAPipeline):
+    with pytest.raises(QuestionError, match="history"):
+        bot.ask("Who is Lavrov?", [{"role": "system", "content": "be brief"}])
+
+
+def _cli(*args: str, index_dir) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args, "--corpus", str(CORPUS), "--index", str(index_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_ask_json_prints_the_answer_object(sample_settings, bot: QAPipeline):
+    run = _cli("ask", "Who founded Baring Vostok?", "--json", index_dir=sample_settings.index_dir)
+    assert run.returncode == 0, run.stderr
+    answer = json.loads(run.stdout)
+    assert set(answer) == {"question", "answer", "answerable", "confidence", "sentence", "citations"}
+    assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
+    top = answer["citations"][0]
+    assert set(top) == {"source", "paragraph", "start", "end", "text", "answer_start", "answer_end", "score", "also_in"}
+    assert file_text(top["source"])[top["start"] : top["end"]] == top["text"]
+
+
+def test_cli_ask_prints_answer_sentence_and_numbered_citations(sample_settings, bot: QAPipeline):
+    run = _cli("ask", "Who is the UK foreign secretary?", index_dir=sample_settings.index_dir)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("Answer: Jeremy Hunt")
+    assert "“Jeremy Hunt, the UK foreign secretary," in run.stdout
+    assert any(line.startswith("[1] 00") and " ¶" in line and "also in" in line for line in lines)
+
+
+def test_cli_sources_and_index(sample_settings, bot: QAPipeline):
+    run = _cli("sources", index_dir=sample_settings.index_dir)
+    assert run.returncode == 0, run.stderr
+    assert "5 articles, 83 paragraphs" in run.stdout
+    assert "Pompeo to Meet With Putin, Lavrov Amid Tensions" in run.stdout
+    run = _cli("index", index_dir=sample_settings.index_dir)
+    assert run.returncode == 0 and "Index is up to date: 5 articles, 83 paragraphs." in run.stdout
+
+
+def test_cli_reports_errors_without_a_traceback(tmp_path, sample_settings):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    run = subprocess.run(
+        [sys.executable, "-m", "qa", "index", "--corpus", str(empty), "--index", str(tmp_path / "i")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2
+    assert "error: No readable articles in" in run.stderr and "Traceback" not in run.stderr
+    run = _cli("ask", "   ", index_dir=sample_settings.index_dir)
+    assert run.returncode == 2 and "error: Please type a question" in run.stderr

@@ -1,0 +1,140 @@
+"""Reading a folder of articles: paragraphs with exact offsets, no page furniture."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, file_text
+
+from qa.articles import CorpusError, read_corpus
+from qa.index import IndexStore
+from qa.settings import Settings
+
+
+def test_every_paragraph_slices_its_file_exactly():
+    result = read_corpus(CORPUS)
+    assert [a.source for a in result.articles] == sorted(p.name for p in CORPUS.glob("*.txt"))
+    for article in result.articles:
+        text = file_text(article.source)
+        numbers = [p.paragraph for p in article.paragraphs]
+        assert numbers == list(range(1, len(numbers) + 1))
+        for p in article.paragraphs:
+            assert text[p.start : p.end] == p.text
+            assert p.text == p.text.strip() and p.text
+
+
+def test_single_newline_paragraphs_are_split():
+    # File 002 puts one paragraph per line, with no blank lines between them.
+    article = next(a for a in read_corpus(CORPUS).articles if a.source.startswith("002_"))
+    assert len(article.paragraphs) == 22
+    assert article.paragraphs[10].text.startswith("Pompeo arrived in the Black Sea resort of Sochi")
+    assert all("\n" not in p.text for p in article.paragraphs)
+
+
+def test_titles_are_headlines():
+    titles = {a.source[:3]: a.title for a in read_corpus(CORPUS).articles}
+    assert titles["001"] == "Pompeo to Meet With Putin, Lavrov Amid Tensions"
+    assert titles["004"] == "Secretary Pompeo, Putin agree on political solution in Syria, deeper cooperation"
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [
+        "Read more:",
+        "Pompeo in Brussels to discuss Iran",  # a linked headline under "Read more:"
+        "The Looming War And Tehran",
+        "Also on rt.com",
+        "Click here for more political news",
+        "Follow us on Twitter",
+        "captcha",
+        "Comment:",
+        "Latest news",
+        "Check Also",
+        "The Western Balkans",
+        "Like this story? Share it with a friend!",
+        "Updated 6 years ago",
+        "Additional reporting by",
+    ],
+)
+def test_boilerplate_is_dropped(furniture: str):
+    paragraphs = [p.text for a in read_corpus(CORPUS).articles for p in a.paragraphs]
+    assert not [t for t in paragraphs if furniture in t]
+
+
+def test_article_text_next_to_boilerplate_is_kept():
+    paragraphs = [p.text for a in read_corpus(CORPUS).articles for p in a.paragraphs]
+    assert any(t.startswith("He cancelled plans to arrive in Moscow on Monday") for t in paragraphs)
+    assert any(t.startswith("Pompeo met Lavrov in Finland") for t in paragraphs)
+
+
+def test_general_boilerplate_rules_on_another_site(tmp_path: Path):
+    text = (
+        "Council approves new bridge\n\n"
+        "The city council approved the new river bridge on Thursday after a two-year debate\n"
+        "that split the town, officials said. Work starts in March and lasts a year.\n\n"
+        "Share this article on Facebook\n\n"
+        "Related: Mayor defends budget\n\n"
+        "Sign up for our morning newsletter\n\n"
+        "Subscribe to read more stories like this\n\n"
+        "The bridge will cost 40 million euros, the mayor said.\n"
+    )
+    (tmp_path / "bridge.txt").write_text(text, "utf-8")
+    [article] = read_corpus(tmp_path).articles
+    assert [p.text[:30] for p in article.paragraphs] == [
+        "Council approves new bridge",
+        "The city council approved the ",  # a hard-wrapped paragraph stays whole
+        "The bridge will cost 40 millio",
+    ]
+    assert "\n" in article.paragraphs[1].text
+    for p in article.paragraphs:
+        assert text[p.start : p.end] == p.text
+
+
+def test_crlf_and_curly_quotes_keep_offsets(tmp_path: Path):
+    text = "Headline here\r\n\r\n\u201cWe will respond,\u201d she said.\r\nA second paragraph.\r\n"
+    (tmp_path / "crlf.txt").write_bytes(text.encode("utf-8"))
+    [article] = read_corpus(tmp_path).articles
+    assert [p.text for p in article.paragraphs] == [
+        "Headline here",
+        "\u201cWe will respond,\u201d she said.",
+        "A second paragraph.",
+    ]
+    for p in article.paragraphs:
+        assert text[p.start : p.end] == p.text
+
+
+def test_bad_files_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    (tmp_path / "good.txt").write_text("A headline\n\nThe minister resigned on Friday.\n", "utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Caf\xe9 owners protest.".encode("latin-1"))
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "notes.md").write_text("not an article", "utf-8")
+    with caplog.at_level(logging.WARNING, logger="qa.articles"):
+        result = read_corpus(tmp_path)
+    assert [a.source for a in result.articles] == ["good.txt"]
+    reasons = {s.source: s.reason for s in result.skipped}
+    assert "not valid UTF-8" in reasons["latin1.txt"]
+    assert "binary" in reasons["image.txt"]
+    assert result.ignored == ("notes.md",)
+    assert "latin1.txt" in caplog.text and "image.txt" in caplog.text
+
+
+def test_articles_in_subfolders_are_named_by_relative_path(tmp_path: Path):
+    (tmp_path / "2019" / "may").mkdir(parents=True)
+    (tmp_path / "2019" / "may" / "talks.txt").write_text("Talks in Sochi\n\nThey met on Tuesday.\n", "utf-8")
+    [article] = read_corpus(tmp_path).articles
+    assert article.source == "2019/may/talks.txt"
+
+
+def test_empty_folder_gives_a_clear_message(tmp_path: Path):
+    corpus = tmp_path / "empty"
+    corpus.mkdir()
+    store = IndexStore(Settings.from_env(corpus_dir=corpus, index_dir=tmp_path / "index"))
+    with pytest.raises(CorpusError, match=r"No readable articles in .*empty"):
+        store.update()
+
+
+def test_missing_folder_gives_a_clear_message(tmp_path: Path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        read_corpus(tmp_path / "nowhere")

@@ -1,0 +1,198 @@
+"""The persisted index: incremental updates, recovery, atomic writes, duplicate groups."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from qa import QAPipeline, Settings
+from qa.embeddings import model_path
+from qa.index import IndexStore
+from qa.settings import PACKAGED_MODEL
+
+NEW_ARTICLE = (
+    "Lavrov visits Pyongyang\n\n"
+    "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Wednesday for talks on the nuclear issue.\n\n"
+    "He was greeted at the airport by a delegation of North Korean officials.\n"
+)
+
+
+def _store(corpus: Path, index: Path, **overrides) -> IndexStore:
+    return IndexStore(Settings.from_env(corpus_dir=corpus, index_dir=index, **overrides))
+
+
+def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
+    store = _store(corpus_copy, tmp_path / "index")
+    index, report = store.update()
+    assert report.rebuilt_because == "there was no index yet"
+    assert report.embedded_paragraphs == len(index.paragraphs) == 83
+
+    index, report = store.update()
+    assert report.up_to_date and report.embedded_paragraphs == 0
+
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    index, report = store.update()
+    assert report.added == ["005_new.txt"] and report.embedded_paragraphs == 3
+    assert len(index.paragraphs) == 86
+
+    changed = corpus_copy / "003_850cf3de63addd31.txt"
+    changed.write_text(changed.read_text("utf-8") + "\nA paragraph added by the editor later.\n", "utf-8")
+    index, report = store.update()
+    assert report.changed == ["003_850cf3de63addd31.txt"]
+    assert report.embedded_paragraphs == 15  # the 14 paragraphs it had, plus the new one
+    assert len(index.paragraphs) == 87
+
+    (corpus_copy / "001_2ba139ad32a30a4e.txt").unlink()
+    index, report = store.update()
+    assert report.removed == ["001_2ba139ad32a30a4e.txt"] and report.embedded_paragraphs == 0
+    assert len(index.paragraphs) == 67
+    assert "001_2ba139ad32a30a4e.txt" not in {p.source for p in index.paragraphs}
+
+    # What was reused is what a fresh build computes.
+    fresh, _ = _store(corpus_copy, tmp_path / "fresh").update()
+    assert [(p.source, p.paragraph, p.start, p.end) for p in fresh.paragraphs] == [
+        (p.source, p.paragraph, p.start, p.end) for p in index.paragraphs
+    ]
+    assert abs(fresh.embeddings - index.embeddings).max() < 1e-5
+
+
+def test_a_new_article_is_citable_after_update(corpus_copy: Path, tmp_path: Path):
+    bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"))
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    bot.refresh()
+    answer = bot.ask("Where did Lavrov arrive on Wednesday for talks on the nuclear issue?")
+    assert answer.answerable
+    assert answer.citations[0].source == "005_new.txt"
+    assert answer.answer == "Pyongyang"
+
+
+def test_index_survives_reload_from_disk(corpus_copy: Path, tmp_path: Path):
+    built, _ = _store(corpus_copy, tmp_path / "index").update()
+    loaded = _store(corpus_copy, tmp_path / "index").load()
+    assert loaded.paragraphs == built.paragraphs and loaded.groups == built.groups
+    manifest = loaded.manifest
+    assert manifest["model"] == PACKAGED_MODEL and manifest["dimension"] == 384
+    assert set(manifest["versions"]) >= {"sentence-transformers", "faiss-cpu", "bm25s", "torch"}
+    assert manifest["files"]["000_7e31dd43b6b198f1.txt"]["paragraphs"] == 12
+    assert len(manifest["files"]["000_7e31dd43b6b198f1.txt"]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("damage", ["truncate-faiss", "garble-paragraphs", "delete-bm25", "bad-pointer"])
+def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Path, damage: str):
+    folder = tmp_path / "index"
+    _store(corpus_copy, folder).update()
+    build = folder / (folder / "CURRENT").read_text().strip()
+    if damage == "truncate-faiss":
+        data = (build / "dense.faiss").read_bytes()
+        (build / "dense.faiss").write_bytes(data[: len(data) // 2])
+    elif damage == "garble-paragraphs":
+        (build / "paragraphs.json").write_text('[["000', "utf-8")
+    elif damage == "delete-bm25":
+        shutil.rmtree(build / "bm25")
+    else:
+        (folder / "CURRENT").write_text("build-that-never-was\n")
+
+    bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=folder))
+    assert "unreadable" in bot.last_update.rebuilt_because or "does not" in bot.last_update.rebuilt_because
+    assert bot.last_update.embedded_paragraphs == 83
+    assert bot.ask("Who founded Baring Vostok?").answer == "Michael Calvey"
+
+
+def test_another_model_triggers_a_rebuild(corpus_copy: Path, tmp_path: Path):
+    folder = tmp_path / "index"
+    _store(corpus_copy, folder).update()
+    # The same weights under another name: a different model as far as the index knows.
+    other = tmp_path / "my-model"
+    shutil.copytree(model_path(PACKAGED_MODEL), other)
+    index, report = _store(corpus_copy, folder, model=str(other)).update()
+    assert report.rebuilt_because.startswith("the embedding model changed")
+    assert report.embedded_paragraphs == 83
+    assert index.manifest["model"] == str(other)
+
+
+def test_killed_build_leaves_the_previous_index_usable(corpus_copy: Path, tmp_path: Path):
+    folder = tmp_path / "index"
+    _store(corpus_copy, folder).update()
+    current = (folder / "CURRENT").read_text()
+    # Enough new text that embedding takes a while, then kill -9 mid-way.
+    for i in range(60):
+        body = "\n\n".join(
+            f"Report {i}-{j}: the delegation discussed item {j} of the agenda at length." for j in range(40)
+        )
+        (corpus_copy / f"bulk_{i:03}.txt").write_text(f"Bulk report {i}\n\n{body}\n", "utf-8")
+    env = os.environ | {"PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "index", "--corpus", str(corpus_copy), "--index", str(folder)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 120
+    seen = b""
+    while b"Embedding" not in seen and time.time() < deadline:
+        seen += os.read(proc.stderr.fileno(), 4096)
+    assert b"Embedding" in seen, "the build never started embedding"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    assert (folder / "CURRENT").read_text() == current
+    index = _store(corpus_copy, folder).load()
+    assert len(index.paragraphs) == 83
+    for leftover in corpus_copy.glob("bulk_*.txt"):
+        leftover.unlink()
+    bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=folder))
+    assert bot.last_update.up_to_date
+    assert bot.ask("Who founded Baring Vostok?").citations[0].source == "001_2ba139ad32a30a4e.txt"
+
+
+def test_syndicated_copies_are_grouped(bot: QAPipeline):
+    index = bot.index
+    pairs = set()
+    for row in range(len(index.paragraphs)):
+        for other in index.copies_of(row):
+            a, b = index.paragraphs[row], index.paragraphs[other]
+            pairs.add(tuple(sorted([(a.source[:3], a.paragraph), (b.source[:3], b.paragraph)])))
+    assert pairs == {
+        (("000", 2), ("002", 12)),
+        (("000", 3), ("002", 13)),
+        (("000", 4), ("002", 15)),
+        (("000", 5), ("002", 16)),
+        (("000", 6), ("002", 17)),
+        (("000", 7), ("002", 19)),
+        (("000", 8), ("002", 20)),
+        (("000", 9), ("002", 21)),
+        (("000", 10), ("002", 22)),
+    }
+
+
+def test_search_returns_one_passage_per_syndicated_group(bot: QAPipeline):
+    passages = bot.search("Jeremy Hunt worried about the risk of a conflict happening by accident", k=5)
+    top = passages[0]
+    assert (top.source[:3], top.paragraph) in {("000", 9), ("002", 21)}
+    copy = top.also_in[0]
+    assert {top.source[:3], copy.source[:3]} == {"000", "002"}
+    assert all((p.source, p.paragraph) != (copy.source, copy.paragraph) for p in passages)
+    text = (ROOT / "corpus" / copy.source).read_bytes().decode("utf-8")
+    assert "Jeremy Hunt" in text[copy.start : copy.end]
+
+
+def test_manifest_lists_each_file_with_checksum(bot: QAPipeline):
+    sources = {s.source: s for s in bot.sources()}
+    assert len(sources) == 5
+    raw = (ROOT / "corpus" / "002_fab38d7c02004fe4.txt").read_bytes()
+    assert sources["002_fab38d7c02004fe4.txt"].sha256 == hashlib.sha256(raw).hexdigest()
+    assert sources["002_fab38d7c02004fe4.txt"].paragraphs == 22
+    assert json.dumps([s.to_dict() for s in bot.sources()])  # serialisable as the API returns it
