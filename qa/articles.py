@@ -189,3 +189,30 @@ def _title(first_paragraph: str) -> str:
     if len(words) <= TITLE_MAX_WORDS:
         return line
     return " ".join(words[:12]) + " …"
+
+
+_SAFE_NAME = re.compile(r"[\w][\w .()\-]*\.txt", re.IGNORECASE)
+
+
+def add_article(corpus_dir: Path, name: str, data: bytes, max_file_bytes: int = 5_000_000) -> Article:
+    """Save an uploaded article into the corpus folder, after checking it.
+
+    The name must be a plain ``.txt`` file name (no folders, nothing that could
+    land outside the corpus folder) and the content a readable UTF-8 article;
+    otherwise :class:`ArticleError` says why and nothing is written. The file
+    appears whole or not at all (written aside, then renamed into place).
+    """
+    if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name):
+        raise ArticleError(
+            f"{name!r} is not allowed: use a plain file name ending in .txt (letters, digits, spaces, - _ . ( ))"
+        )
+    article = parse_article(data, name, max_file_bytes)
+    corpus_dir = Path(corpus_dir)
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / name
+    if target.resolve().parent != corpus_dir.resolve():
+        raise ArticleError(f"{name!r} would be saved outside the corpus folder")
+    tmp = corpus_dir / f".{name}.upload"
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return article

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    with _ProgressBar() as bar:
+    with ProgressBar() as bar:
         index, report = IndexStore(settings).update(bar, force=args.rebuild)
     print(describe_update(report, len(index.paragraphs)))
     return 0
@@ -68,7 +68,7 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
     history = json.loads(args.history) if args.history else []
-    with _ProgressBar() as bar:
+    with ProgressBar() as bar:
         bot = QAPipeline(settings, progress=bar)
     answer = bot.ask(args.question, history, k=args.k)
     if args.json:
@@ -79,7 +79,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sources(args: argparse.Namespace, settings: Settings) -> int:
-    with _ProgressBar() as bar:
+    with ProgressBar() as bar:
         bot = QAPipeline(settings, progress=bar)
     sources = bot.sources()
     if args.json:
@@ -126,7 +126,7 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(out)
 
 
-class _ProgressBar:
+class ProgressBar:
     """A tqdm bar per stage, on stderr; usable as the index's progress callback."""
 
     def __init__(self) -> None:
@@ -150,7 +150,7 @@ class _ProgressBar:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> _ProgressBar:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -81,6 +81,11 @@ class CorpusIndex:
     def paragraph_text(self, source: str, paragraph: int) -> str:
         return self.paragraphs[self._rows[(source, paragraph)]].text
 
+    def neighbours(self, source: str, paragraph: int, around: int = 1) -> list[Paragraph]:
+        """The paragraph with up to ``around`` paragraphs either side of it."""
+        numbers = range(paragraph - around, paragraph + around + 1)
+        return [self.paragraphs[self._rows[(source, n)]] for n in numbers if (source, n) in self._rows]
+
     @functools.cached_property
     def _rows(self) -> dict[tuple[str, int], int]:
         return {(p.source, p.paragraph): row for row, p in enumerate(self.paragraphs)}

@@ -111,9 +111,13 @@ _TITLES = {
     "Prime Minister",
     "Foreign Minister",
 }
+_WHO = re.compile(r"^\s*(?:who|whom|whose)\b", re.I)
 _WHERE = re.compile(r"^\s*where\b|\bwhich (?:city|country|town|place|region)\b", re.I)
 _PLACE_PREPOSITION = re.compile(r"\b(?:in|at|near|to|from)\s+(?:the\s+)?$", re.I)
-_OPENER = re.compile(r"(?:(?:The|A|An|But|And|In|On|At|Last|This|It|He|She|They|Earlier|Even|While)\s+)+")
+_OPENER = re.compile(
+    r"(?:(?:The|A|An|But|And|In|On|At|Last|This|It|He|She|They|Earlier|Even|While|During|After|Before|Since|"
+    r"Despite|Although|When|As|For|With|Under|Over|Meanwhile|However)\s+)+"
+)
 
 
 # Words that carry no content of their own in a question (stemmed where
@@ -226,6 +230,7 @@ class SentenceReader:
         anchors = [m.span() for m in re.finditer(r"\w+", sentence) if m.group().lower()[:5] in stems]
         best: tuple[float, int, int] | None = None
         place = bool(_WHERE.search(question))
+        person = bool(_WHO.search(question))
         for match in _PATTERNS[kind].finditer(sentence):
             start, end = match.span()
             words = re.findall(r"\w+", match.group())
@@ -246,7 +251,11 @@ class SentenceReader:
             # ("Ambassador to Russia Jon Huntsman"); ones it modifies do not
             # ("Moscow-based Baring Vostok").
             outside = [(a, b) for a, b in anchors if b <= start or a >= match.end()]
-            closeness = sum(1.0 / (1.0 + max(a - end, start - b, 0) / 8) for a, b in outside)
+            # The person a "who" question asks for is usually the subject: the
+            # name comes before the question's verb ("Peskov told journalists").
+            closeness = sum(
+                (2.0 if person and a >= end else 1.0) / (1.0 + max(a - end, start - b, 0) / 8) for a, b in outside
+            )
             if place and _PLACE_PREPOSITION.search(sentence, 0, start):
                 closeness = 2 * closeness + 1
             if best is None or closeness > best[0]:

@@ -8,9 +8,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -49,3 +56,69 @@ def corpus_copy(tmp_path: Path) -> Path:
 def file_text(source: str, corpus: Path = CORPUS) -> str:
     """An article as the provenance rule reads it: the file decoded as UTF-8."""
     return (corpus / source).read_bytes().decode("utf-8")
+
+
+XSS_ARTICLE = (
+    "Hackers target newsroom\n\n"
+    'Investigators said the page contained the text <script>window.__xss = 1; alert("xss")</script> and an image tag '
+    '<img src=x onerror="window.__xss = 2; alert(1)"> hidden in a comment field, according to the newsroom.\n'
+)
+
+
+@dataclass
+class AppServer:
+    url: str
+    corpus: Path
+    index: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The real app, started as a user starts it, on a free port, over a copy of
+    the sample corpus plus an article full of HTML that must never run."""
+    root = tmp_path_factory.mktemp("app")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    (corpus / "005_xss.txt").write_text(XSS_ARTICLE, "utf-8")
+    port = _free_port()
+    with open(root / "app.log", "w") as log:
+        yield from _serve(root, corpus, port, log)
+
+
+def _serve(root: Path, corpus: Path, port: int, log) -> Iterator[AppServer]:
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(root / "index")],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited: {(root / 'app.log').read_text()[-3000:]}")
+        try:
+            if requests.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("the app did not start within 180 s")
+    yield AppServer(url, corpus, root / "index")
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def client(app_server: AppServer):
+    from gradio_client import Client
+
+    return Client(app_server.url, verbose=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, file_text
 
-from qa.articles import CorpusError, read_corpus
+from qa.articles import ArticleError, CorpusError, add_article, read_corpus
 from qa.index import IndexStore
 from qa.settings import Settings
 
@@ -138,3 +138,31 @@ def test_empty_folder_gives_a_clear_message(tmp_path: Path):
 def test_missing_folder_gives_a_clear_message(tmp_path: Path):
     with pytest.raises(CorpusError, match="does not exist"):
         read_corpus(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("../x.txt", b"Escape\n\nThis tries to leave the corpus folder.\n", "not allowed"),
+        ("sub/x.txt", b"Nested\n\nThis names a folder.\n", "not allowed"),
+        (".hidden.txt", b"Hidden\n\nA hidden file.\n", "not allowed"),
+        ("report.pdf", b"Report\n\nNot a text file name.\n", "not allowed"),
+        ("latin.txt", "Caf\xe9 owners protest.".encode("latin-1"), "not valid UTF-8"),
+        ("big.txt", b"Big\n\n" + b"word " * 300_000, "over the"),
+        ("blank.txt", b"  \n\n \n", "no article text"),
+    ],
+)
+def test_rejected_uploads_change_nothing(tmp_path: Path, name: str, data: bytes, message: str):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with pytest.raises(ArticleError, match=message):
+        add_article(corpus, name, data, max_file_bytes=1_000_000)
+    assert list(tmp_path.rglob("*")) == [corpus]
+
+
+def test_accepted_upload_is_saved_byte_for_byte(tmp_path: Path):
+    data = "Talks in Sochi\n\n\u201cWe met,\u201d he said on Tuesday.\n".encode()
+    article = add_article(tmp_path, "talks 2019-05.txt", data)
+    assert (tmp_path / "talks 2019-05.txt").read_bytes() == data
+    assert article.title == "Talks in Sochi" and len(article.paragraphs) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["talks 2019-05.txt"]

@@ -1,0 +1,263 @@
+"""The Gradio app: a chat over the articles, and a documented HTTP API.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index]
+
+Named API endpoints (see the app's "Use via API" page):
+    /ask      (question, history=[]) -> the answer object
+    /search   (query, k=5)           -> passages
+    /sources  ()                     -> indexed articles
+    /chat     the chat itself
+    /upload   (files)                -> what was added
+
+Everything about finding and reading answers lives in the ``qa`` library; this
+file only presents it.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import argparse
+import html
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from qa import Answer, QAPipeline, QuestionError, Settings
+from qa.articles import ArticleError, add_article
+from qa.cli import ProgressBar, describe_update
+
+log = logging.getLogger("qa.app")
+
+EXAMPLES = [
+    "Where did Pompeo meet Putin?",
+    "Who founded Baring Vostok?",
+    "What was Paul Whelan accused of?",
+    "Who is the UK foreign secretary?",
+]
+CSS = """
+.citation { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+.citation summary { cursor: pointer; font-weight: 600; }
+.citation .context { color: var(--body-text-color-subdued); }
+.citation .cited { border-left: 3px solid var(--color-accent); padding-left: 8px; }
+.citation mark, #chat mark { background: #ffe58a; color: inherit; padding: 0 2px; border-radius: 3px; }
+"""
+
+
+def build_app(bot: QAPipeline) -> gr.Blocks:
+    """The Blocks app over a ready pipeline."""
+
+    def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        """Answer a question about the articles with verbatim, cited text.
+
+        history: earlier turns, [{"role": "user" | "assistant", "content": str}].
+        Returns the answer object: question, answer, answerable, confidence,
+        sentence and citations (source, paragraph, start, end, text,
+        answer_start, answer_end, score, also_in).
+        """
+        try:
+            return bot.ask(question, history or []).to_dict()
+        except QuestionError as err:
+            raise gr.Error(str(err)) from None
+
+    def search(query: str, k: int = 5) -> list[dict[str, Any]]:
+        """The k passages most relevant to the query, one per syndicated group."""
+        try:
+            return [p.to_dict() for p in bot.search(query, int(k))]
+        except QuestionError as err:
+            raise gr.Error(str(err)) from None
+
+    def sources() -> list[dict[str, Any]]:
+        """The indexed articles: source, title, paragraphs, sha256."""
+        return [s.to_dict() for s in bot.sources()]
+
+    def chat(message: str, shown: list[dict], turns: list[dict]) -> tuple[list[dict], list[dict], str, str]:
+        try:
+            answer = bot.ask(message, turns)
+        except QuestionError as err:
+            gr.Warning(str(err))
+            return shown, turns, message, gr.skip()
+        shown = [*shown, {"role": "user", "content": message}, {"role": "assistant", "content": reply_markdown(answer)}]
+        turns = [*turns, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
+        return shown, turns, "", citations_html(answer, bot)
+
+    def upload(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, list[list]]:
+        if not files:
+            return "Choose one or more .txt files first.", status_markdown(bot), sources_table(bot)
+        messages, added = [], 0
+        for path in files:
+            name = Path(path).name
+            try:
+                add_article(bot.settings.corpus_dir, name, Path(path).read_bytes(), bot.settings.max_file_bytes)
+                added += 1
+            except ArticleError as err:
+                messages.append(f"❌ **{_escape_md(name)}** was not added: {_escape_md(str(err))}")
+        if added:
+            report = bot.refresh(lambda stage, done, total: progress((done, total), desc=stage))
+            messages.insert(0, "✅ " + _escape_md(describe_update(report, len(bot.index.paragraphs))))
+        return "\n\n".join(messages), status_markdown(bot), sources_table(bot)
+
+    with gr.Blocks(title="News QA: cited answers from your articles") as app:
+        gr.Markdown(
+            "# News QA\nAsk about the articles in the corpus. Every answer is copied verbatim from an "
+            "article and cites the file, paragraph and characters it came from."
+        )
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="chat", height=460, label="Chat", feedback_options=None)
+                turns = gr.State([])
+                with gr.Row():
+                    question = gr.Textbox(
+                        elem_id="question",
+                        placeholder="Ask a question about the articles…",
+                        show_label=False,
+                        scale=5,
+                        max_lines=4,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                gr.Examples(EXAMPLES, inputs=question, label="Try")
+                clear = gr.Button("New conversation", size="sm")
+                citations = gr.HTML(elem_id="citations", label="Cited passages")
+            with gr.Column(scale=2):
+                gr.Markdown("### Sources")
+                status = gr.Markdown(status_markdown(bot), elem_id="index-status")
+                table = gr.Dataframe(
+                    sources_table(bot), headers=["File", "Paragraphs", "Title"], interactive=False, wrap=True
+                )
+                gr.Markdown("### Add articles")
+                files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
+                add = gr.Button("Add to corpus")
+                upload_result = gr.Markdown(elem_id="upload-result")
+
+        chat_io = ([question, chatbot, turns], [chatbot, turns, question, citations])
+        question.submit(chat, *chat_io, api_name="chat")
+        send.click(chat, *chat_io, api_visibility="private")
+        clear.click(lambda: ([], [], ""), None, [chatbot, turns, citations], api_visibility="private")
+        add.click(upload, files, [upload_result, status, table], api_name="upload")
+        gr.api(ask, api_name="ask")
+        gr.api(search, api_name="search")
+        gr.api(sources, api_name="sources")
+    return app
+
+
+# -- presentation --------------------------------------------------------------
+
+
+def reply_markdown(answer: Answer) -> str:
+    """The chat reply: answer, its sentence with the answer marked, citations."""
+    if not answer.answerable:
+        lines = ["The articles do not answer this question.", "", "Related reading:"]
+        lines += [f"{i}. {_ref(c)}" for i, c in enumerate(answer.citations, 1)]
+        return "\n".join(lines)
+    top = answer.citations[0]
+    sentence_start = top.text.index(answer.sentence) if answer.sentence in top.text else 0
+    a, b = top.answer_start - sentence_start, top.answer_end - sentence_start
+    s = answer.sentence
+    marked = f"{_escape_md(s[:a])}<mark>{_escape_md(s[a:b])}</mark>{_escape_md(s[b:])}"
+    lines = [
+        f"**{_escape_md(answer.answer)}**",
+        "",
+        f"> {marked}",
+        "",
+        f"Confidence: {answer.confidence:.0%}",
+        "",
+        f"[1] {_ref(top)}",
+    ]
+    if top.also_in:
+        lines.append("    also reported in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in top.also_in))
+    return "\n".join(lines)
+
+
+def citations_html(answer: Answer, bot: QAPipeline) -> str:
+    """Each cited passage in context: neighbouring paragraphs dimmed, the
+    answer marked. All article text is escaped: it is shown, never run."""
+    if not answer.citations:
+        return ""
+    heading = "Cited passages" if answer.answerable else "Related passages (no answer found)"
+    parts = [f"<h3>{heading}</h3>"]
+    for number, c in enumerate(answer.citations, 1):
+        paragraphs = []
+        for p in bot.index.neighbours(c.source, c.paragraph):
+            if p.paragraph != c.paragraph:
+                paragraphs.append(f'<p class="context">{html.escape(p.text)}</p>')
+            elif c.answer_start is not None:
+                text = c.text
+                body = (
+                    html.escape(text[: c.answer_start])
+                    + f"<mark>{html.escape(text[c.answer_start : c.answer_end])}</mark>"
+                    + html.escape(text[c.answer_end :])
+                )
+                paragraphs.append(f'<p class="cited">{body}</p>')
+            else:
+                paragraphs.append(f'<p class="cited">{html.escape(c.text)}</p>')
+        also = ""
+        if c.also_in:
+            copies = ", ".join(f"{html.escape(loc.source)} ¶{loc.paragraph}" for loc in c.also_in)
+            also = f"<p><em>Also reported in {copies}</em></p>"
+        parts.append(
+            f'<details class="citation" {"open" if number == 1 else ""}>'
+            f"<summary>[{number}] {html.escape(c.source)} ¶{c.paragraph} "
+            f"(characters {c.start}–{c.end}, score {c.score:.2f})</summary>{''.join(paragraphs)}{also}</details>"
+        )
+    return "\n".join(parts)
+
+
+def status_markdown(bot: QAPipeline) -> str:
+    s = bot.status()
+    model = Path(s["model"]).name if os.sep in s["model"] else s["model"]
+    return (
+        f"**{s['articles']} articles, {s['paragraphs']} paragraphs** indexed  \n"
+        f"Model: `{model}` ({s['dimension']} dimensions)  \nBuilt: {s['built_at']}"
+    )
+
+
+def sources_table(bot: QAPipeline) -> list[list]:
+    return [[s.source, s.paragraphs, s.title] for s in bot.sources()]
+
+
+def _ref(c: Any) -> str:
+    return f"{_escape_md(c.source)} ¶{c.paragraph} (characters {c.start}–{c.end})"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def _escape_md(text: str) -> str:
+    """Article text shown as text: no HTML, no Markdown links or emphasis."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+# -- command line ----------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the news QA chat and its HTTP API.")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or $QA_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, or $QA_PORT)")
+    parser.add_argument("--corpus", help="folder of .txt articles (default corpus, or $QA_CORPUS_DIR)")
+    parser.add_argument("--index", help="index folder (default index, or $QA_INDEX_DIR)")
+    parser.add_argument("--model", help="embedding model name or folder (default: the packaged all-MiniLM-L6-v2)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO)
+    for noisy in ("httpx", "bm25s", "sentence_transformers", "transformers", "faiss.loader"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    settings = Settings.from_env(
+        host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model
+    )
+    with ProgressBar() as bar:
+        bot = QAPipeline(settings, progress=bar)
+    print(describe_update(bot.last_update, len(bot.index.paragraphs)), flush=True)
+    app = build_app(bot)
+    app.queue(default_concurrency_limit=4)
+    app.launch(server_name=settings.host, server_port=settings.port, css=CSS, footer_links=["api"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""The app as programs meet it: a real server, reached by gradio_client and plain HTTP."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import file_text
+from gradio_client import Client, handle_file
+
+
+def _ask(client: Client, question: str, history: list | None = None) -> dict:
+    return client.predict(question, history or [], api_name="/ask")
+
+
+def _check_citations(answer: dict, corpus: Path) -> None:
+    for c in answer["citations"]:
+        assert file_text(c["source"], corpus)[c["start"] : c["end"]] == c["text"]
+    if answer["answerable"]:
+        top = answer["citations"][0]
+        assert top["text"][top["answer_start"] : top["answer_end"]] == answer["answer"]
+
+
+def test_ask_returns_the_answer_object(client: Client, app_server):
+    answer = _ask(client, "Who founded Baring Vostok?")
+    assert isinstance(answer, dict)
+    assert set(answer) == {"question", "answer", "answerable", "confidence", "sentence", "citations"}
+    assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
+    assert answer["citations"][0]["source"] == "001_2ba139ad32a30a4e.txt"
+    assert "founder of the Moscow-based Baring Vostok" in answer["sentence"]
+    _check_citations(answer, app_server.corpus)
+
+
+def test_ask_over_plain_http(app_server):
+    start = requests.post(
+        f"{app_server.url}/gradio_api/call/ask", json={"data": ["What was Paul Whelan accused of?", []]}, timeout=30
+    )
+    assert start.status_code == 200
+    event_id = start.json()["event_id"]
+    stream = requests.get(f"{app_server.url}/gradio_api/call/ask/{event_id}", timeout=60)
+    events = _parse_events(stream.text)
+    assert events[-1][0] == "complete"
+    [answer] = json.loads(events[-1][1])
+    assert "espionage" in answer["sentence"]
+    assert answer["citations"][0]["source"] == "001_2ba139ad32a30a4e.txt"
+    _check_citations(answer, app_server.corpus)
+
+
+def _parse_events(text: str) -> list[tuple[str, str]]:
+    events, name = [], None
+    for line in text.splitlines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:") and name:
+            events.append((name, line.split(":", 1)[1].strip()))
+    return events
+
+
+def test_search_and_sources(client: Client, app_server):
+    passages = client.predict("Jeremy Hunt risk of a conflict by accident", 3, api_name="/search")
+    assert len(passages) == 3
+    top = passages[0]
+    assert set(top) == {"source", "paragraph", "start", "end", "text", "score", "also_in"}
+    assert "Jeremy Hunt" in top["text"] and top["also_in"]
+    assert file_text(top["source"], app_server.corpus)[top["start"] : top["end"]] == top["text"]
+
+    sources = {s["source"]: s for s in client.predict(api_name="/sources")}
+    assert sources["001_2ba139ad32a30a4e.txt"]["title"] == "Pompeo to Meet With Putin, Lavrov Amid Tensions"
+    assert sources["001_2ba139ad32a30a4e.txt"]["paragraphs"] == 20
+    assert len(sources["002_fab38d7c02004fe4.txt"]["sha256"]) == 64
+
+
+def test_follow_up_question_with_history(client: Client, app_server):
+    history = [
+        {"role": "user", "content": "What was Paul Whelan accused of?"},
+        {"role": "assistant", "content": "espionage"},
+    ]
+    answer = _ask(client, "Who visited him in jail?", history)
+    assert answer["answerable"]
+    assert "Jon Huntsman" in answer["answer"]
+    assert "visited Whelan in a Moscow jail" in answer["sentence"]
+    _check_citations(answer, app_server.corpus)
+
+
+def test_unanswerable_question(client: Client):
+    answer = _ask(client, "Who won the 2019 Champions League final?")
+    assert answer["answerable"] is False and answer["answer"] == ""
+    assert answer["citations"] and all(c["answer_start"] is None for c in answer["citations"])
+
+
+def test_bad_questions_get_clear_errors_and_the_server_keeps_serving(client: Client, app_server):
+    for question, message in [("", "empty"), ("x" * 100_000, "limit is 2,000")]:
+        with pytest.raises(Exception, match=message):
+            _ask(client, question)
+    assert _ask(client, "Who is the UK foreign secretary?")["answer"] == "Jeremy Hunt"
+
+
+def test_twenty_concurrent_asks_all_answer_correctly(app_server):
+    questions = [
+        ("Who founded Baring Vostok?", "Michael Calvey"),
+        ("Who is the UK foreign secretary?", "Jeremy Hunt"),
+        ("Where did Putin meet Trump in July?", "Helsinki"),
+        ("How long did Trump talk to Putin on the phone last Friday?", "an hour"),
+    ] * 5
+
+    def one(item: tuple[str, str]) -> tuple[str, dict]:
+        return item[1], _ask(Client(app_server.url, verbose=False), item[0])
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(one, questions))
+    assert len(results) == 20
+    for expected, answer in results:
+        assert answer["answer"] == expected
+        _check_citations(answer, app_server.corpus)
+
+
+def test_chat_endpoint_stays_callable(client: Client):
+    # The conversation's plain turns are session state, so the API takes the message and the chat shown.
+    shown, cleared, cited = client.predict("Who founded Baring Vostok?", [], api_name="/chat")
+    assert cleared == ""
+    assert "Michael Calvey" in json.dumps(shown)
+    assert "001_2ba139ad32a30a4e.txt" in cited
+
+
+def test_uploaded_article_becomes_citable(client: Client, app_server, tmp_path: Path):
+    article = tmp_path / "006_uploaded.txt"
+    article.write_text(
+        "Lavrov visits Pyongyang\n\nRussian Foreign Minister Sergei Lavrov arrived in Pyongyang on Wednesday "
+        "for talks with North Korean officials on the nuclear issue.\n",
+        "utf-8",
+    )
+    message, status, table = client.predict([handle_file(str(article))], api_name="/upload")
+    assert "1 added" in message and "embedded 2 paragraphs" in message
+    assert "7 articles" in status
+    assert ["006_uploaded.txt", 2, "Lavrov visits Pyongyang"] in table["data"]
+    assert (app_server.corpus / "006_uploaded.txt").read_bytes() == article.read_bytes()
+    answer = _ask(client, "Where did Lavrov arrive on Wednesday for talks with North Korean officials?")
+    assert answer["answer"] == "Pyongyang" and answer["citations"][0]["source"] == "006_uploaded.txt"
+
+
+def test_rejected_upload_changes_nothing(client: Client, app_server, tmp_path: Path):
+    before = sorted(p.name for p in app_server.corpus.iterdir())
+    sources_before = client.predict(api_name="/sources")
+    bad = tmp_path / "scan.txt"
+    bad.write_bytes("Caf\xe9 in Paris".encode("latin-1"))
+    message, _, _ = client.predict([handle_file(str(bad))], api_name="/upload")
+    assert "scan.txt" in message and "not valid UTF" in message
+    assert sorted(p.name for p in app_server.corpus.iterdir()) == before
+    assert client.predict(api_name="/sources") == sources_before
+
+
+def test_api_page_documents_the_endpoints(app_server):
+    info = requests.get(f"{app_server.url}/gradio_api/info", timeout=30).json()
+    assert {"/ask", "/search", "/sources", "/chat", "/upload"} <= set(info["named_endpoints"])
+    ask = info["named_endpoints"]["/ask"]
+    assert [p["parameter_name"] for p in ask["parameters"]] == ["question", "history"]
