@@ -8,6 +8,7 @@ import logging
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from qa.articles import CorpusError
 from qa.index import IndexStore, UpdateReport
@@ -53,6 +54,30 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--history", metavar="JSON", help='earlier turns: [{"role": "user", "content": "..."}, ...]')
     ask.set_defaults(command=_ask)
 
+    evaluation = commands.add_parser(
+        "eval", parents=[common], help="evaluate the whole pipeline on a JSONL or SQuAD file"
+    )
+    evaluation.add_argument(
+        "--data", required=True, metavar="FILE", help="seed_dev-style .jsonl, or SQuAD .json (open mode)"
+    )
+    evaluation.add_argument("--limit", type=int, help="only the first N questions")
+    evaluation.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval ablation")
+    evaluation.add_argument("--no-dedup", action="store_true", help="do not group syndicated copies")
+    evaluation.add_argument("--reader", choices=["sentence", "neural", "auto"], help="reader ablation")
+    evaluation.add_argument("--json", metavar="OUT", help="write every figure here as JSON")
+    evaluation.set_defaults(command=_eval)
+
+    reader = commands.add_parser("eval-reader", help="score the neural reader alone on a SQuAD file's gold paragraphs")
+    reader.add_argument("--squad", required=True, metavar="FILE", help="SQuAD v1.1 or v2.0 JSON")
+    reader.add_argument("--limit", type=int, help="only the first N questions")
+    reader.add_argument("--predictions", metavar="OUT.json", help="write {question_id: answer} here")
+    reader.add_argument("--reader-model", metavar="DIR", help="reader weights (default: the shipped reader)")
+    reader.add_argument(
+        "--null-margin", type=float, help="abstain unless the best span beats no-answer by this (SQuAD 2.0)"
+    )
+    reader.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+    reader.set_defaults(command=_eval_reader, corpus=None, index=None, model=None)
+
     sources = commands.add_parser("sources", parents=[common], help="list the indexed articles")
     sources.add_argument("--json", action="store_true", help="print as JSON")
     sources.set_defaults(command=_sources)
@@ -91,6 +116,36 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
     )
     for s in sources:
         print(f"  {s.source}  ({s.paragraphs} paragraphs)  {s.title}")
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.evaluate import format_report, run_eval
+
+    settings = settings.replace(
+        **{k: v for k, v in {"retrieval": args.retrieval, "reader": args.reader}.items() if v},
+        group_duplicates=not args.no_dedup,
+    )
+    report = run_eval(args.data, settings, args.limit)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=1), "utf-8")
+    return 0
+
+
+def _eval_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.neural_reader import SHIPPED_READER, load_span_model
+    from qa.squad import evaluate_reader, load_squad
+
+    path = args.reader_model or settings.reader_model or str(SHIPPED_READER)
+    questions = load_squad(args.squad, args.limit)
+    scores = evaluate_reader(load_span_model(path), questions, args.null_margin)
+    line = f"{scores.questions} questions: EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}"
+    if scores.no_answer_accuracy is not None:
+        line += f"  (no-answer accuracy {scores.no_answer_accuracy:.1f}, has-answer F1 {scores.has_answer_f1:.1f})"
+    print(line)
+    if args.predictions:
+        Path(args.predictions).write_text(json.dumps(scores.predictions, ensure_ascii=False, indent=1), "utf-8")
     return 0
 
 

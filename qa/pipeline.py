@@ -12,6 +12,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from qa.index import CorpusIndex, IndexStore, Progress, UpdateReport
@@ -53,7 +54,7 @@ class QAPipeline:
         self._parts = self._assemble(index)
 
     def _assemble(self, index: CorpusIndex) -> _Components:
-        return _Components(index, HybridRetriever(index, self.settings), SentenceReader(index))
+        return _Components(index, HybridRetriever(index, self.settings), make_reader(self.settings, index))
 
     @property
     def index(self) -> CorpusIndex:
@@ -74,7 +75,7 @@ class QAPipeline:
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
         k = self._check_k(k)
-        context = conversation_context(question, _messages(history or []))
+        context = conversation_context(question, as_messages(history or []))
         passages = parts.retriever.run(f"{context} {question}".strip(), max(k, self.settings.read_k))
         spans = parts.reader.run(question, passages, context)
         best = spans[0] if spans else None
@@ -131,6 +132,19 @@ class QAPipeline:
         )
 
 
+def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
+    """The reader the settings ask for."""
+    from qa.neural_reader import SHIPPED_READER, NeuralReader
+
+    path = Path(settings.reader_model) if settings.reader_model else SHIPPED_READER
+    has_weights = (path / "model.safetensors").is_file()
+    if settings.reader == "neural" or (settings.reader == "auto" and has_weights):
+        if not has_weights:
+            raise RuntimeError(f"No reader weights in {path}: train them with python -m qa.train_reader")
+        return NeuralReader(path)
+    return SentenceReader(index)
+
+
 def conversation_context(question: str, history: Sequence[Message]) -> str:
     """Earlier turns worth adding to a follow-up question's search.
 
@@ -148,7 +162,7 @@ def conversation_context(question: str, history: Sequence[Message]) -> str:
     return f"{last_user} {last_answer}".strip()
 
 
-def _messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
+def as_messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
     messages = []
     for turn in history:
         if isinstance(turn, Message):

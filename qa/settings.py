@@ -39,6 +39,11 @@ class Settings:
     # syndicated copies of each other (see docs in qa/dedup.py).
     duplicate_threshold: float = 0.75
     group_duplicates: bool = True
+    # "sentence" (the first-version reader), "neural" (the trained span model
+    # in reader_model, default: the one shipped in qa/models/reader) or "auto"
+    # (neural when its weights are there).
+    reader: str = "sentence"
+    reader_model: str = ""
     # Below this reader confidence the bot says the articles do not answer.
     # Calibrated on seed_dev.jsonl: answerable questions score 0.52 and up,
     # unanswerable ones 0.31 and below.
@@ -70,6 +75,8 @@ class Settings:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.reader not in ("sentence", "neural", "auto"):
+            raise ValueError(f"reader must be sentence, neural or auto, not {self.reader!r}")
         if self.top_k < 1 or self.candidates < 1:
             raise ValueError("top_k and candidates must be at least 1")
         if not 0.0 < self.duplicate_threshold <= 1.0:

@@ -1,0 +1,286 @@
+"""Fine-tune the extractive reader on SQuAD, reproducibly, with resumable checkpoints.
+
+    python -m qa.train_reader --train ../shared/squad/train-v1.1-explorer.json \\
+        --dev ../shared/squad/dev-v1.1.json --out qa/models/reader
+
+Starts from the packaged all-MiniLM-L6-v2 encoder (a 6-layer BERT) with a fresh
+span head. Recipe: windows of ``--max-length`` tokens with a ``--stride``
+overlap, answer positions from character offsets, cross-entropy on start and
+end, AdamW with linear warm-up and decay, a fixed seed. To teach abstention,
+``--negatives`` of the questions are also paired with another paragraph of the
+same article that does not contain their answer, labelled "no answer" at
+[CLS]. A checkpoint is written every ``--checkpoint-every`` steps into
+``OUT/checkpoint``; running the same command again resumes from it. The final
+weights are saved in fp16 safetensors with the tokenizer and config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from qa.settings import PACKAGED_MODEL
+from qa.squad import SquadQuestion, evaluate_reader, load_squad
+
+log = logging.getLogger("qa.train_reader")
+
+
+@dataclass
+class TrainConfig:
+    train: str
+    dev: str | None
+    out: str
+    base: str = PACKAGED_MODEL
+    max_length: int = 256
+    stride: int = 96
+    epochs: float = 2.0
+    max_steps: int | None = None  # stop (and schedule the learning rate) at this many steps
+    batch_size: int = 32
+    lr: float = 1e-4
+    warmup: float = 0.06
+    weight_decay: float = 0.01
+    negatives: float = 0.25  # share of questions also paired with an answer-free paragraph
+    limit: int | None = None  # train on the first N questions only (smoke tests)
+    dev_limit: int | None = 2000  # dev questions scored after each epoch (0: all)
+    checkpoint_every: int = 200
+    seed: int = 13
+    threads: int | None = None
+
+
+def build_examples(
+    questions: list[SquadQuestion], negatives: float, rng: random.Random
+) -> list[tuple[str, str, int, str]]:
+    """(question, context, answer_start, answer_text) tuples; answer_start -1
+    marks a no-answer pair."""
+    by_article: dict[int, list[str]] = {}
+    for q in questions:
+        contexts = by_article.setdefault(q.article, [])
+        if not contexts or contexts[-1] != q.context:
+            contexts.append(q.context)
+    examples = []
+    for q in questions:
+        if not q.answers:
+            examples.append((q.question, q.context, -1, ""))
+            continue
+        examples.append((q.question, q.context, q.answer_starts[0], q.answers[0]))
+        if rng.random() < negatives:
+            others = [c for c in by_article[q.article] if c != q.context and q.answers[0] not in c]
+            if others:
+                examples.append((q.question, rng.choice(others), -1, ""))
+    return examples
+
+
+def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, torch.Tensor]:
+    """Token windows with start/end labels ([CLS] = 0 when the answer is not inside)."""
+    encoded = tokenizer(
+        [e[0] for e in examples],
+        [e[1] for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding="max_length",
+    )
+    starts, ends = [], []
+    for i, offsets in enumerate(encoded["offset_mapping"]):
+        question, context, answer_start, answer_text = examples[encoded["overflow_to_sample_mapping"][i]]
+        sequence_ids = encoded.sequence_ids(i)
+        start_token = end_token = 0
+        if answer_start >= 0:
+            answer_end = answer_start + len(answer_text)
+            context_tokens = [t for t, sid in enumerate(sequence_ids) if sid == 1]
+            first, last = context_tokens[0], context_tokens[-1]
+            if offsets[first][0] <= answer_start and offsets[last][1] >= answer_end:
+                start_token = next(t for t in context_tokens if offsets[t][1] > answer_start)
+                end_token = next(t for t in reversed(context_tokens) if offsets[t][0] < answer_end)
+        starts.append(start_token)
+        ends.append(end_token)
+    return {
+        "input_ids": torch.tensor(encoded["input_ids"]),
+        "attention_mask": torch.tensor(encoded["attention_mask"]),
+        "token_type_ids": torch.tensor(encoded["token_type_ids"]),
+        "start_positions": torch.tensor(starts),
+        "end_positions": torch.tensor(ends),
+    }
+
+
+def train(config: TrainConfig) -> dict:
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from qa.embeddings import model_path
+    from qa.span_model import SpanModel
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    out = Path(config.out)
+    checkpoint = out / "checkpoint"
+    base = model_path(config.base)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    tokenizer.model_max_length = config.max_length
+
+    questions = load_squad(config.train, config.limit)
+    examples = build_examples(questions, config.negatives, random.Random(config.seed))
+    started = time.time()
+    features = featurize(tokenizer, examples, config.max_length, config.stride)
+    n = len(features["input_ids"])
+    log.info(
+        "%d questions → %d examples → %d windows (%.0f s)", len(questions), len(examples), n, time.time() - started
+    )
+
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = config.max_steps or math.ceil(steps_per_epoch * config.epochs)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {
+            "params": [p for k, p in model.named_parameters() if not k.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {"params": [p for k, p in model.named_parameters() if k.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total_steps), total_steps)
+    step, history = 0, []
+    if (checkpoint / "state.pt").exists():
+        state = torch.load(checkpoint / "state.pt", weights_only=False)
+        if state["config"] != asdict(config):
+            raise SystemExit(f"{checkpoint} was made with other settings; remove it to start afresh")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        step, history = state["step"], state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed from step %d of %d", step, total_steps)
+
+    model.train()
+    span_model = SpanModel(model, tokenizer, max_length=config.max_length, stride=config.stride)
+    dev = load_squad(config.dev, config.dev_limit or None) if config.dev else []
+    window_loss, window_start = 0.0, time.time()
+    while step < total_steps:
+        epoch, in_epoch = divmod(step, steps_per_epoch)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
+        batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size]
+        loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        step += 1
+        window_loss += loss.item()
+        if step % 20 == 0 or step == total_steps:
+            rate = 20 * config.batch_size / (time.time() - window_start)
+            log.info(
+                "step %d/%d  epoch %.2f  loss %.3f  %.1f windows/s",
+                step,
+                total_steps,
+                step / steps_per_epoch,
+                window_loss / 20,
+                rate,
+            )
+            window_loss, window_start = 0.0, time.time()
+        end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
+        if dev and end_of_epoch:
+            scores = evaluate_reader(span_model, dev)
+            history.append(
+                {
+                    "step": step,
+                    "epoch": round(step / steps_per_epoch, 3),
+                    "dev_em": scores.exact_match,
+                    "dev_f1": scores.f1,
+                    "dev_questions": scores.questions,
+                }
+            )
+            log.info(
+                "dev after step %d: EM %.1f  F1 %.1f on %d questions",
+                step,
+                scores.exact_match,
+                scores.f1,
+                scores.questions,
+            )
+        if step % config.checkpoint_every == 0 or end_of_epoch:
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, step, history, config)
+
+    export(model, tokenizer, out)
+    summary = {
+        "config": asdict(config),
+        "windows": n,
+        "steps": step,
+        "epochs": step / steps_per_epoch,
+        "history": history,
+    }
+    (out / "training.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _save_checkpoint(folder: Path, model, optimizer, scheduler, step: int, history: list, config: TrainConfig) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "step": step,
+        "history": history,
+        "config": asdict(config),
+        "torch_rng": torch.get_rng_state(),
+    }
+    tmp = folder / "state.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, folder / "state.pt")  # a kill mid-save keeps the previous checkpoint
+
+
+def export(model, tokenizer, out: Path) -> None:
+    """fp16 safetensors weights, config and tokenizer: what the app loads."""
+    out.mkdir(parents=True, exist_ok=True)
+    half = model.to(torch.float16)
+    half.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    model.to(torch.float32)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    defaults = TrainConfig(train="", dev=None, out="")
+    parser.add_argument("--train", required=True)
+    parser.add_argument("--dev")
+    parser.add_argument("--out", required=True)
+    for field in (
+        "base",
+        "max_length",
+        "stride",
+        "epochs",
+        "max_steps",
+        "batch_size",
+        "lr",
+        "warmup",
+        "negatives",
+        "limit",
+        "dev_limit",
+        "checkpoint_every",
+        "seed",
+        "threads",
+    ):
+        value = getattr(defaults, field)
+        kind = type(value) if value is not None else int
+        parser.add_argument("--" + field.replace("_", "-"), type=kind, default=value)
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    summary = train(TrainConfig(**vars(args)))
+    print(json.dumps(summary["history"][-1:] or summary["steps"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
