@@ -93,7 +93,7 @@ def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, to
     )
     starts, ends = [], []
     for i, offsets in enumerate(encoded["offset_mapping"]):
-        question, context, answer_start, answer_text = examples[encoded["overflow_to_sample_mapping"][i]]
+        _, _, answer_start, answer_text = examples[encoded["overflow_to_sample_mapping"][i]]
         sequence_ids = encoded.sequence_ids(i)
         start_token = end_token = 0
         if answer_start >= 0:
