@@ -160,9 +160,9 @@ def reply_markdown(answer: Answer) -> str:
     a, b = top.answer_start - sentence_start, top.answer_end - sentence_start
     s = answer.sentence
     marked = f"{_escape_md(s[:a])}<mark>{_escape_md(s[a:b])}</mark>{_escape_md(s[b:])}"
+    short = answer.answer != answer.sentence  # a sentence answer is shown once, as the quote
     lines = [
-        f"**{_escape_md(answer.answer)}**",
-        "",
+        *([f"**{_escape_md(answer.answer)}**", ""] if short else []),
         f"> {marked}",
         "",
         f"Confidence: {answer.confidence:.0%}",

@@ -53,12 +53,17 @@ def encode(
     """Unit-length float32 embeddings, one row per text; ``on_batch(n)`` is
     called after each batch of ``n`` texts (for progress bars)."""
     encoder = load_encoder(model)
+    if not texts:
+        return np.zeros((0, embedding_dimension(model)), dtype=np.float32)
+    # Batches of similar length waste no time on padding (as encode() does
+    # internally); rows go back to the callers' order at the end.
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     rows = []
-    for i in range(0, len(texts), batch_size):
-        batch = list(texts[i : i + batch_size])
+    for i in range(0, len(order), batch_size):
+        batch = [texts[j] for j in order[i : i + batch_size]]
         rows.append(encoder.encode(batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True))
         if on_batch:
             on_batch(len(batch))
-    if not rows:
-        return np.zeros((0, embedding_dimension(model)), dtype=np.float32)
-    return np.ascontiguousarray(np.vstack(rows), dtype=np.float32)
+    vectors = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
+    vectors[order] = np.vstack(rows)
+    return vectors

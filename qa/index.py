@@ -239,8 +239,12 @@ class IndexStore:
             current = {a.source for a in corpus.articles}
             report.removed = sorted(s for s in old_files if s not in current)
 
-            same_grouping = old and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
-            if old and report.up_to_date and same_grouping:
+            same_layout = (
+                old
+                and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
+                and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
+            )
+            if old and report.up_to_date and same_layout:
                 return old, report
 
             if to_embed:
@@ -304,9 +308,8 @@ class IndexStore:
         import faiss
 
         groups = duplicate_groups(paragraphs, self.settings.duplicate_threshold)
-        dense = faiss.IndexFlatIP(dim)
-        if len(matrix):
-            dense.add(matrix)
+        index_type = resolve_index_type(self.settings.index_type, len(matrix))
+        dense = build_dense_index(matrix, index_type)
         bm25 = bm25s.BM25()
         bm25.index(bm25_tokenize([p.text for p in paragraphs]), show_progress=False)
 
@@ -328,7 +331,7 @@ class IndexStore:
                 "model": self.settings.model,
                 "model_path": embeddings.model_path(self.settings.model),
                 "dimension": dim,
-                "index_type": "flat-ip",
+                "index_type": index_type,
                 "duplicate_threshold": self.settings.duplicate_threshold,
                 "versions": _library_versions(),
                 "corpus": str(Path(self.settings.corpus_dir).resolve()),
@@ -369,6 +372,40 @@ class IndexStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Below this many paragraphs exact search is fast enough (see docs/BENCHMARKS.md).
+HNSW_FROM = 200_000
+
+
+def resolve_index_type(index_type: str, rows: int) -> str:
+    if index_type != "auto":
+        return index_type
+    return "flat" if rows < HNSW_FROM else "hnsw"
+
+
+def build_dense_index(matrix: np.ndarray, index_type: str):
+    """A FAISS inner-product index over unit vectors: exact ("flat"), graph
+    ("hnsw", M=32) or compressed ("ivfpq", 8-bit product codes)."""
+    import faiss
+
+    dim = matrix.shape[1]
+    if index_type == "flat" or len(matrix) == 0:
+        index = faiss.IndexFlatIP(dim)
+    elif index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    elif index_type == "ivfpq":
+        lists = max(1, min(int(4 * np.sqrt(len(matrix))), len(matrix) // 39))
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, 48, 8, faiss.METRIC_INNER_PRODUCT)
+        index.train(matrix)
+        index.nprobe = min(16, lists)
+    else:
+        raise ValueError(f"unknown index type {index_type!r}: use auto, flat, hnsw or ivfpq")
+    if len(matrix):
+        index.add(matrix)
+    return index
 
 
 def _empty_corpus_message(folder: Path, corpus: CorpusReadResult) -> str:

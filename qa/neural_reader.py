@@ -31,6 +31,8 @@ class NeuralReader:
     ``retrieval_weight`` and ``temperature`` were tuned on seed_dev.jsonl.
     """
 
+    abstain_below = 0.5
+
     def __init__(self, path: Path | str = SHIPPED_READER, retrieval_weight: float = 0.3, temperature: float = 4.0):
         self.span_model = load_span_model(str(path))
         self.retrieval_weight = retrieval_weight

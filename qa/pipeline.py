@@ -79,7 +79,10 @@ class QAPipeline:
         passages = parts.retriever.run(f"{context} {question}".strip(), max(k, self.settings.read_k))
         spans = parts.reader.run(question, passages, context)
         best = spans[0] if spans else None
-        if best is None or best.score < self.settings.min_confidence:
+        threshold = self.settings.min_confidence
+        if threshold is None:
+            threshold = parts.reader.abstain_below
+        if best is None or best.score < threshold:
             related = tuple(_citation(p, None) for p in passages[:k])
             return Answer(question, "", False, round(best.score if best else 0.0, 4), "", related)
         cited = [_citation(best.passage, best, self._copies_with(parts.index, best))]

@@ -25,6 +25,9 @@ class Settings:
     # downloaded.
     model: str = PACKAGED_MODEL
     embed_batch_size: int = 32
+    # FAISS index: "flat" (exact), "hnsw", "ivfpq", or "auto" (flat below
+    # 200,000 paragraphs, HNSW above; figures in docs/BENCHMARKS.md).
+    index_type: str = "auto"
     # Passages returned with an answer, and candidates each retriever feeds
     # to the rank fusion.
     top_k: int = 5
@@ -44,10 +47,9 @@ class Settings:
     # (neural when its weights are there).
     reader: str = "sentence"
     reader_model: str = ""
-    # Below this reader confidence the bot says the articles do not answer.
-    # Calibrated on seed_dev.jsonl: answerable questions score 0.52 and up,
-    # unanswerable ones 0.31 and below.
-    min_confidence: float = 0.40
+    # Below this confidence the bot says the articles do not answer; unset,
+    # each reader uses the threshold calibrated for it on seed_dev.jsonl.
+    min_confidence: float | None = None
     max_question_chars: int = 2000
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
@@ -75,6 +77,8 @@ class Settings:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.index_type not in ("auto", "flat", "hnsw", "ivfpq"):
+            raise ValueError(f"index_type must be auto, flat, hnsw or ivfpq, not {self.index_type!r}")
         if self.reader not in ("sentence", "neural", "auto"):
             raise ValueError(f"reader must be sentence, neural or auto, not {self.reader!r}")
         if self.top_k < 1 or self.candidates < 1:
@@ -89,7 +93,7 @@ def _parse(type_name: Any, raw: str, name: str) -> Any:
     try:
         if type_name == "int":
             return int(raw)
-        if type_name == "float":
+        if type_name in ("float", "float | None"):
             return float(raw)
         if type_name == "bool":
             if raw.lower() in ("1", "true", "yes", "on"):

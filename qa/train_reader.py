@@ -54,6 +54,7 @@ class TrainConfig:
     checkpoint_every: int = 200
     seed: int = 13
     threads: int | None = None
+    export_only: bool = False  # write the weights of the latest checkpoint and stop
 
 
 def build_examples(
@@ -155,7 +156,7 @@ def train(config: TrainConfig) -> dict:
     step, history = 0, []
     if (checkpoint / "state.pt").exists():
         state = torch.load(checkpoint / "state.pt", weights_only=False)
-        if state["config"] != asdict(config):
+        if _recipe(state["config"]) != _recipe(asdict(config)):
             raise SystemExit(f"{checkpoint} was made with other settings; remove it to start afresh")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -163,6 +164,12 @@ def train(config: TrainConfig) -> dict:
         step, history = state["step"], state["history"]
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed from step %d of %d", step, total_steps)
+
+    if config.export_only:
+        if not step:
+            raise SystemExit(f"no checkpoint in {checkpoint} to export")
+        log.info("exporting the checkpoint of step %d of %d", step, total_steps)
+        total_steps = step
 
     model.train()
     span_model = SpanModel(model, tokenizer, max_length=config.max_length, stride=config.stride)
@@ -225,6 +232,11 @@ def train(config: TrainConfig) -> dict:
     return summary
 
 
+def _recipe(config: dict) -> dict:
+    """The settings a checkpoint must share to be resumed."""
+    return {k: v for k, v in config.items() if k not in ("export_only", "threads", "checkpoint_every")}
+
+
 def _save_checkpoint(folder: Path, model, optimizer, scheduler, step: int, history: list, config: TrainConfig) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     state = {
@@ -275,6 +287,7 @@ def main(argv: list[str] | None = None) -> None:
         value = getattr(defaults, field)
         kind = type(value) if value is not None else int
         parser.add_argument("--" + field.replace("_", "-"), type=kind, default=value)
+    parser.add_argument("--export-only", action="store_true", help="export the latest checkpoint's weights and stop")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
     logging.getLogger("transformers").setLevel(logging.ERROR)
