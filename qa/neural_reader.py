@@ -28,12 +28,14 @@ class NeuralReader:
     """Reads each passage with the span model; a span's score combines how far
     the model prefers it over "no answer" with the passage's retrieval score.
 
-    ``retrieval_weight`` and ``temperature`` were tuned on seed_dev.jsonl.
+    ``retrieval_weight``, ``temperature`` and ``abstain_below`` were tuned on
+    seed_dev.jsonl: there answerable questions score 0.82 and up, unanswerable
+    ones 0.37 and below.
     """
 
-    abstain_below = 0.5
+    abstain_below = 0.6
 
-    def __init__(self, path: Path | str = SHIPPED_READER, retrieval_weight: float = 0.3, temperature: float = 4.0):
+    def __init__(self, path: Path | str = SHIPPED_READER, retrieval_weight: float = 0.3, temperature: float = 2.0):
         self.span_model = load_span_model(str(path))
         self.retrieval_weight = retrieval_weight
         self.temperature = temperature

@@ -45,7 +45,7 @@ class Settings:
     # "sentence" (the first-version reader), "neural" (the trained span model
     # in reader_model, default: the one shipped in qa/models/reader) or "auto"
     # (neural when its weights are there).
-    reader: str = "sentence"
+    reader: str = "auto"
     reader_model: str = ""
     # Below this confidence the bot says the articles do not answer; unset,
     # each reader uses the threshold calibrated for it on seed_dev.jsonl.

@@ -1,0 +1,59 @@
+"""The shipped neural reader: loads offline, answers with exact spans, strides, abstains."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CORPUS, file_text
+
+from qa import QAPipeline
+from qa.neural_reader import SHIPPED_READER, NeuralReader, load_span_model
+from qa.types import Passage
+
+pytestmark = pytest.mark.skipif(
+    not (SHIPPED_READER / "model.safetensors").is_file(), reason="no reader weights shipped in qa/models/reader"
+)
+
+
+def _passage(text: str, score: float = 1.0) -> Passage:
+    return Passage(source="x.txt", paragraph=1, start=0, end=len(text), text=text, score=score)
+
+
+def test_shipped_weights_load_offline_in_fp16_under_60_mb():
+    files = [p for p in SHIPPED_READER.iterdir() if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 60 * 2**20
+    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md"} <= {p.name for p in files}
+    model = load_span_model(str(SHIPPED_READER))
+    [span] = model.best_spans(["Who founded Baring Vostok?"], ["Michael Calvey founded Baring Vostok in 1994."])
+    assert "Michael Calvey" in "Michael Calvey founded Baring Vostok in 1994."[span.start : span.end]
+
+
+def test_answers_are_exact_substrings_of_the_passage():
+    reader = NeuralReader()
+    text = file_text("001_2ba139ad32a30a4e.txt")
+    paragraph = "Whelan was accused of espionage, a charge he denies. He is due to be kept in pre-trial detention until May 28 while the investigation continues."
+    start = text.index(paragraph)
+    passage = Passage("001_2ba139ad32a30a4e.txt", 13, start, start + len(paragraph), paragraph, 1.0)
+    [span] = reader.run("Until what date will Whelan be kept in detention?", [passage])
+    assert span.answer == "May 28"
+    assert text[start + span.answer_start : start + span.answer_end] == "May 28"
+    assert span.sentence.startswith("He is due to be kept") and span.answer in span.sentence
+
+
+def test_a_paragraph_longer_than_the_window_is_read_to_its_end():
+    filler = " ".join(f"Delegates discussed agenda item number {i} at some length without any decision." for i in range(40))
+    text = f"{filler} The summit will be held in the city of Osaka next month."
+    model = load_span_model(str(SHIPPED_READER))
+    assert len(model.tokenizer(text)["input_ids"]) > 3 * model.max_length
+    [span] = model.best_spans(["Where will the summit be held?"], [text])
+    assert text[span.start : span.end] in ("Osaka", "the city of Osaka")
+    assert span.start > len(filler)
+
+
+def test_the_pipeline_with_the_neural_reader_answers_and_abstains(sample_settings):
+    bot = QAPipeline(sample_settings.replace(reader="neural"))
+    answer = bot.ask("Which treaty did the US pull out of in February?")
+    assert answer.answerable and "INF" in answer.answer
+    top = answer.citations[0]
+    assert (CORPUS / top.source).read_bytes().decode("utf-8")[top.start : top.end] == top.text
+    assert top.text[top.answer_start : top.answer_end] == answer.answer
+    assert not bot.ask("Who won the 2019 Champions League final?").answerable
