@@ -75,9 +75,10 @@ class QAPipeline:
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
         k = self._check_k(k)
-        context = conversation_context(question, as_messages(history or []))
+        messages = as_messages(history or [])
+        context = conversation_context(question, messages)
         passages = parts.retriever.run(f"{context} {question}".strip(), max(k, self.settings.read_k))
-        spans = parts.reader.run(question, passages, context)
+        spans = parts.reader.run(standalone_question(question, messages), passages, context)
         best = spans[0] if spans else None
         threshold = self.settings.min_confidence
         if threshold is None:
@@ -163,6 +164,31 @@ def conversation_context(question: str, history: Sequence[Message]) -> str:
     # An assistant turn shown in a chat may carry citations after its first line.
     last_answer = last_answer.strip().split("\n", 1)[0][:300]
     return f"{last_user} {last_answer}".strip()
+
+
+_PRONOUN = re.compile(r"\b(?:he|she|him|her|they|them)\b", re.I)
+_NAME_ANSWER = re.compile(r"[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*){0,4}")
+# Capitalised runs after the first word (which is capitalised anyway).
+_NAME = re.compile(r"(?<!^)\b[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*)*")
+
+
+def standalone_question(question: str, history: Sequence[Message]) -> str:
+    """The question with its first personal pronoun replaced by the person
+    the conversation was about: the last answer if it is a name ("Michael
+    Calvey"), else the last name in the previous question ("Paul Whelan").
+    Without a clear referent the question is returned unchanged."""
+    if not history or not _PRONOUN.search(question):
+        return question
+    last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
+    last_answer = next((m.content for m in reversed(history) if m.role == "assistant"), "").strip().split("\n", 1)[0]
+    if _NAME_ANSWER.fullmatch(last_answer):
+        referent = last_answer
+    else:
+        names = _NAME.findall(last_user)
+        if not names:
+            return question
+        referent = names[-1]
+    return _PRONOUN.sub(referent, question, count=1)
 
 
 def as_messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:

@@ -35,7 +35,9 @@ class SpanModel:
         batch_size: int = 32,
     ):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         if isinstance(model_or_path, str | Path):
             tokenizer = AutoTokenizer.from_pretrained(str(model_or_path))
             model_or_path = AutoModelForQuestionAnswering.from_pretrained(str(model_or_path), dtype=torch.float32)

