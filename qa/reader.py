@@ -126,7 +126,7 @@ _OPENER = re.compile(
 
 # Words that carry no content of their own in a question (stemmed where
 # the stemmer changes them).
-_QUESTION_WORDS = frozenset(
+QUESTION_WORDS = frozenset(
     "who whom whose what when where which why how mani many much long is are was were be been did does do doe has have had "
     "the a an of in on at to for with and or s he she him her his it its they them their this that these those there "
     "then i you we our your me my can could would should will shall may might".split()
@@ -224,7 +224,7 @@ class SentenceReader:
             return {}
         n = max(len(self.index.paragraphs), 1)
         df = self.index.document_frequency
-        tokens = set(bm25_tokenize([text])[0]) - _QUESTION_WORDS
+        tokens = set(bm25_tokenize([text])[0]) - QUESTION_WORDS
         return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in tokens}
 
     @staticmethod
@@ -234,7 +234,7 @@ class SentenceReader:
         known = asked | _words(context)
         # Question words in the sentence; a shared 5-letter prefix counts
         # ("founded" ~ "founder").
-        stems = {w[:5] for w in asked - _QUESTION_WORDS}
+        stems = {w[:5] for w in asked - QUESTION_WORDS}
         anchors = [m.span() for m in re.finditer(r"\w+", sentence) if m.group().lower()[:5] in stems]
         best: tuple[float, int, int] | None = None
         place = bool(_WHERE.search(question))
