@@ -32,9 +32,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import QAPipeline, Settings  # noqa: E402
+from report import write_section  # noqa: E402
 
-BEGIN, END = "<!-- ask_latency:begin -->", "<!-- ask_latency:end -->"
+from qa import QAPipeline, Settings  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -118,14 +118,7 @@ def main() -> None:
     report = "\n".join([*table, "", info])
     print(report)
     if args.write:
-        text = args.write.read_text() if args.write.exists() else "# Benchmarks\n"
-        block = f"{BEGIN}\n{report}\n{END}"
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip() + "\n\n## Question latency\n\n" + block + "\n"
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(text)
+        write_section(args.write, "ask_latency", "Question latency", report)
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from report import write_section  # noqa: E402
+
 from qa import Settings  # noqa: E402
 from qa.embeddings import encode, load_encoder  # noqa: E402
 from qa.evaluate import squad_as_corpus  # noqa: E402
 from qa.index import IndexStore, build_dense_index  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
 
-BEGIN, END = "<!-- scale:begin -->", "<!-- scale:end -->"
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 
 
@@ -180,13 +181,7 @@ def main() -> None:
     report = render(results, " ".join(["python", *sys.argv]))
     print(report)
     if args.write:
-        text = args.write.read_text() if args.write.exists() else "# Benchmarks\n"
-        block = f"{BEGIN}\n{report}\n{END}"
-        if BEGIN in text:
-            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-        else:
-            text = text.rstrip() + "\n\n## Cost as the corpus grows\n\n" + block + "\n"
-        args.write.write_text(text)
+        write_section(args.write, "scale", "Cost as the corpus grows", report)
 
 
 def render(results: dict, command: str) -> str:
