@@ -130,10 +130,9 @@ def evaluate(bot: QAPipeline, questions: list[EvalQuestion]) -> EvalReport:
 
 
 def _retrieval_query(q: EvalQuestion) -> str:
-    from qa.pipeline import as_messages, conversation_context
+    from qa.pipeline import as_messages, conversation_context, retrieval_query
 
-    context = conversation_context(q.question, as_messages(list(q.history)))
-    return f"{context} {q.question}".strip()
+    return retrieval_query(q.question, conversation_context(q.question, as_messages(list(q.history))))
 
 
 def run_eval(data: Path | str, settings: Settings, limit: int | None = None) -> EvalReport:

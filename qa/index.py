@@ -149,11 +149,15 @@ class UpdateReport:
 
 def bm25_tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
     import Stemmer
 
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False, return_ids=False
-    )
+    return Stemmer.Stemmer("english")
 
 
 class IndexStore:

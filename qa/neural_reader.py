@@ -54,17 +54,22 @@ class NeuralReader:
             return []
         terms = set(bm25_tokenize([question])[0]) - QUESTION_WORDS
         best = self.span_model.best_spans([question] * len(passages), [p.text for p in passages])
-        spans = []
+        found = []
         for passage, span in zip(passages, best, strict=True):
-            if span.end <= span.start:
-                continue
+            if span.end > span.start:
+                start, end = _trim(passage.text, span.start, span.end)
+                sentence = next(
+                    ((a, b) for a, b in sentence_spans(passage.text) if a <= start < b), (0, len(passage.text))
+                )
+                found.append((passage, span, start, end, sentence))
+        sentence_tokens = bm25_tokenize([p.text[a:b] for p, _, _, _, (a, b) in found])
+        spans = []
+        for (passage, span, start, end, sentence), tokens in zip(found, sentence_tokens, strict=True):
             margin = span.score - span.null_score
             reader_probability = 1.0 / (1.0 + math.exp(-margin / self.temperature))
-            start, end = _trim(passage.text, span.start, span.end)
-            sentence = next(((a, b) for a, b in sentence_spans(passage.text) if a <= start < b), (0, len(passage.text)))
             # Words of the question found in the answer's sentence break near-ties
             # between spans the model likes equally.
-            overlap = len(terms & set(bm25_tokenize([passage.text[sentence[0] : sentence[1]]])[0])) / max(len(terms), 1)
+            overlap = len(terms & set(tokens)) / max(len(terms), 1)
             w_ret, w_ovl = self.retrieval_weight, self.overlap_weight
             score = (1 - w_ret - w_ovl) * reader_probability + w_ret * passage.score + w_ovl * overlap
             spans.append(Span(passage, start, end, sentence[0], max(sentence[1], end), min(max(score, 0.0), 1.0)))

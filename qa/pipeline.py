@@ -77,7 +77,7 @@ class QAPipeline:
         k = self._check_k(k)
         messages = as_messages(history or [])
         context = conversation_context(question, messages)
-        passages = parts.retriever.run(f"{context} {question}".strip(), max(k, self.settings.read_k))
+        passages = parts.retriever.run(retrieval_query(question, context), max(k, self.settings.read_k))
         spans = parts.reader.run(standalone_question(question, messages), passages, context)
         best = spans[0] if spans else None
         threshold = self.settings.min_confidence
@@ -159,11 +159,21 @@ def conversation_context(question: str, history: Sequence[Message]) -> str:
         return ""
     if not _BACK_REFERENCE.search(question) and len(_CONTENT_WORD.findall(question)) > 3:
         return ""
+    last_user, last_answer = _last_turn(history)
+    return f"{last_user} {last_answer[:300]}".strip()
+
+
+def retrieval_query(question: str, context: str) -> str:
+    """What the retrievers search for: the question, after any earlier turn it needs."""
+    return f"{context} {question}".strip()
+
+
+def _last_turn(history: Sequence[Message]) -> tuple[str, str]:
+    """The last user question and the first line of the last answer (a chat
+    reply may carry citations after it)."""
     last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
     last_answer = next((m.content for m in reversed(history) if m.role == "assistant"), "")
-    # An assistant turn shown in a chat may carry citations after its first line.
-    last_answer = last_answer.strip().split("\n", 1)[0][:300]
-    return f"{last_user} {last_answer}".strip()
+    return last_user, last_answer.strip().split("\n", 1)[0]
 
 
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|they|them)\b", re.I)
@@ -179,8 +189,7 @@ def standalone_question(question: str, history: Sequence[Message]) -> str:
     Without a clear referent the question is returned unchanged."""
     if not history or not _PRONOUN.search(question):
         return question
-    last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
-    last_answer = next((m.content for m in reversed(history) if m.role == "assistant"), "").strip().split("\n", 1)[0]
+    last_user, last_answer = _last_turn(history)
     if _NAME_ANSWER.fullmatch(last_answer):
         referent = last_answer
     else:

@@ -197,8 +197,9 @@ class SentenceReader:
         kind = answer_type(question)
 
         spans = []
-        for (passage, a, b), text, cosine in zip(candidates, texts, cosines, strict=True):
-            sentence_terms = set(bm25_tokenize([text])[0])
+        tokens = bm25_tokenize(texts)  # one call for all sentences: this is the hot path
+        for (passage, a, b), text, cosine, sentence_tokens in zip(candidates, texts, cosines, tokens, strict=True):
+            sentence_terms = set(sentence_tokens)
             coverage = _coverage(question_terms, sentence_terms)
             if context_terms:
                 # The question itself decides; the earlier turn only breaks ties.
