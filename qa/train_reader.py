@@ -164,6 +164,10 @@ def train(config: TrainConfig) -> dict:
         step, history = state["step"], state["history"]
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed from step %d of %d", step, total_steps)
+        if _schedule_length(state["config"], steps_per_epoch) != total_steps:
+            # The learning rate picks up on the new linear decay at this step: a warm restart.
+            log.info("schedule extended: the learning rate now decays to 0 at step %d", total_steps)
+            history.append({"step": step, "schedule_extended_to": total_steps})
 
     if config.export_only:
         if not step:
@@ -233,8 +237,13 @@ def train(config: TrainConfig) -> dict:
 
 
 def _recipe(config: dict) -> dict:
-    """The settings a checkpoint must share to be resumed."""
-    return {k: v for k, v in config.items() if k not in ("export_only", "threads", "checkpoint_every")}
+    """The settings a checkpoint must share to be resumed (its length may grow)."""
+    ignored = ("export_only", "threads", "checkpoint_every", "max_steps", "epochs", "dev_limit")
+    return {k: v for k, v in config.items() if k not in ignored}
+
+
+def _schedule_length(config: dict, steps_per_epoch: int) -> int:
+    return config["max_steps"] or math.ceil(steps_per_epoch * config["epochs"])
 
 
 def _save_checkpoint(folder: Path, model, optimizer, scheduler, step: int, history: list, config: TrainConfig) -> None:

@@ -42,6 +42,12 @@ def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
     again = _train(out)
     assert again.returncode == 0 and "resumed from step 4 of 4" in again.stderr
 
+    longer = _train(out, "--max-steps", "6")  # a finished run trains on with a longer schedule
+    assert longer.returncode == 0 and "resumed from step 4 of 6" in longer.stderr
+    assert "schedule extended" in longer.stderr
+    summary = json.loads((out / "training.json").read_text())
+    assert summary["steps"] == 6 and {"step": 4, "schedule_extended_to": 6} in summary["history"]
+
     # What was exported loads offline and answers with exact substrings.
     model = SpanModel(out, max_length=96, stride=32)
     questions = load_squad(MINI_SQUAD)
