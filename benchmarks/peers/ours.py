@@ -1,0 +1,45 @@
+"""Our pipeline on a peer-benchmark job (run with the project's own Python)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from protocol import answer_all, read_job, write_result
+
+from qa import QAPipeline, Settings
+from qa.embeddings import load_encoder
+from qa.index import IndexStore
+from qa.pipeline import as_messages, conversation_context, retrieval_query
+
+
+def main() -> None:
+    job = read_job()
+    with tempfile.TemporaryDirectory(prefix="qa-peers-") as tmp:
+        settings = Settings.from_env(corpus_dir=Path(job["corpus_dir"]), index_dir=Path(tmp) / "index")
+        load_encoder(settings.model)  # model loading is not index building, for any system
+        start = time.perf_counter()
+        IndexStore(settings).update()
+        build_s = time.perf_counter() - start
+        bot = QAPipeline(settings)
+
+        def answer(question: str, history: list) -> tuple[str | None, str | None]:
+            result = bot.ask(question, history)
+            if not result.answerable:
+                return None, None
+            return result.answer, result.citations[0].source
+
+        def retrieve(question: str, history: list, k: int) -> list[list[str]]:
+            query = retrieval_query(question, conversation_context(question, as_messages(history)))
+            return [[p.source, *(c.source for c in p.also_in)] for p in bot.search(query, k)]
+
+        rows = answer_all(job, answer, retrieve)
+    notes = f"reader={settings.reader}, retrieval={settings.retrieval}, read_k={settings.read_k}"
+    write_result("ours", metadata.version("qa"), build_s, rows, notes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Latency of the neural reader alone: one question over its 5 retrieved paragraphs.
+
+    .venv/bin/python benchmarks/reader_latency.py [--rounds 5] [--squad ../shared/squad/dev-v1.1.json] \\
+        [--write docs/BENCHMARKS.md]
+
+For every answerable question of tests/data/seed_dev.jsonl the pipeline's
+retriever picks the top 5 passages (untimed); then `NeuralReader.run` over
+those 5 is timed, `rounds` times. The shipped reader in float32 is the
+baseline; the same weights with dynamic int8 quantization of the linear
+layers are measured in the same run, with their SQuAD v1.1 dev EM/F1 on the
+first `--squad-limit` questions so a speed-up is never bought with answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from report import write_section  # noqa: E402
+
+from qa import QAPipeline, Settings  # noqa: E402
+from qa.evaluate import load_jsonl  # noqa: E402
+from qa.neural_reader import NeuralReader  # noqa: E402
+from qa.pipeline import as_messages, conversation_context, retrieval_query  # noqa: E402
+from qa.span_model import SpanModel  # noqa: E402
+from qa.squad import evaluate_reader, load_squad  # noqa: E402
+
+PASSAGES = 5
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))]
+
+
+def time_reader(reader: NeuralReader, cases: list, rounds: int) -> list[float]:
+    reader.run(*cases[0])  # warm-up
+    times = []
+    for _ in range(rounds):
+        for question, passages in cases:
+            start = time.perf_counter()
+            reader.run(question, passages)
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def int8_copy(reader: NeuralReader) -> NeuralReader:
+    """The same reader with its linear layers quantized to int8 on the fly."""
+    from torch.ao.quantization import quantize_dynamic
+
+    quantized = NeuralReader.__new__(NeuralReader)
+    quantized.__dict__ |= reader.__dict__
+    span = reader.span_model
+    model = quantize_dynamic(span.model, {torch.nn.Linear}, dtype=torch.qint8)
+    quantized.span_model = SpanModel(model, span.tokenizer, span.max_length, span.stride, span.max_answer_tokens)
+    return quantized
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad" / "dev-v1.1.json")
+    parser.add_argument("--squad-limit", type=int, default=1000)
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+
+    bot = QAPipeline(Settings.from_env(reader="neural"))
+    cases = []
+    for q in load_jsonl(ROOT / "tests" / "data" / "seed_dev.jsonl"):
+        if q.answerable:
+            query = retrieval_query(q.question, conversation_context(q.question, as_messages(list(q.history))))
+            cases.append((query, bot.search(query, PASSAGES)))
+    fp32 = NeuralReader()
+    variants = {"float32 (shipped, baseline)": fp32, "dynamic int8": int8_copy(fp32)}
+    squad = load_squad(args.squad, args.squad_limit) if args.squad.exists() else []
+    rows = []
+    for name, reader in variants.items():
+        times = time_reader(reader, cases, args.rounds)
+        scores = evaluate_reader(reader.span_model, squad) if squad else None
+        rows.append((name, statistics.median(times), percentile(times, 0.95), scores))
+        print(
+            name, f"p50 {rows[-1][1]:.1f} ms", scores and f"EM {scores.exact_match:.1f} F1 {scores.f1:.1f}", flush=True
+        )
+
+    base = rows[0][1]
+    lines = [
+        f"| reader | p50 ms | p95 ms | p50 ratio to baseline | SQuAD dev EM / F1 (first {len(squad):,}) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, p50, p95, scores in rows:
+        quality = f"{scores.exact_match:.1f} / {scores.f1:.1f}" if scores else "n/a"
+        lines.append(f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / base:.2f} | {quality} |")
+    command = " ".join(["python", *sys.argv])
+    lines += [
+        "",
+        f"One question over its top {PASSAGES} retrieved paragraphs, {len(cases)} answerable seed dev questions × "
+        f"{args.rounds} rounds; retrieval not timed. Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
+        f"{torch.get_num_threads()} torch threads, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"transformers {metadata.version('transformers')} (`{command}`).",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.write:
+        write_section(args.write, "reader_latency", "Reader latency", report)
+
+
+if __name__ == "__main__":
+    main()
