@@ -73,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     reader.add_argument("--predictions", metavar="OUT.json", help="write {question_id: answer} here")
     reader.add_argument("--reader-model", metavar="DIR", help="reader weights (default: the shipped reader)")
     reader.add_argument(
-        "--null-margin", type=float, help="abstain unless the best span beats no-answer by this (SQuAD 2.0)"
+        "--null-margin",
+        type=float,
+        nargs="+",
+        metavar="M",
+        help="abstain unless the best span beats no-answer by M (SQuAD 2.0); several values: one line each",
     )
     reader.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
     reader.set_defaults(command=_eval_reader, corpus=None, index=None, model=None)
@@ -135,17 +139,21 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval_reader(args: argparse.Namespace, settings: Settings) -> int:
     from qa.neural_reader import SHIPPED_READER, load_span_model
-    from qa.squad import evaluate_reader, load_squad
+    from qa.squad import load_squad, read_gold_paragraphs
 
     path = args.reader_model or settings.reader_model or str(SHIPPED_READER)
     questions = load_squad(args.squad, args.limit)
-    scores = evaluate_reader(load_span_model(path), questions, args.null_margin)
-    line = f"{scores.questions} questions: EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}"
-    if scores.no_answer_accuracy is not None:
-        line += f"  (no-answer accuracy {scores.no_answer_accuracy:.1f}, has-answer F1 {scores.has_answer_f1:.1f})"
-    print(line)
-    if args.predictions:
-        Path(args.predictions).write_text(json.dumps(scores.predictions, ensure_ascii=False, indent=1), "utf-8")
+    reading = read_gold_paragraphs(load_span_model(path), questions)
+    for i, margin in enumerate(args.null_margin or [None]):
+        scores = reading.scores(margin)
+        line = f"{scores.questions} questions: EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}"
+        if margin is not None:
+            line = f"null margin {margin:g}: " + line
+        if scores.no_answer_accuracy is not None:
+            line += f"  (no-answer accuracy {scores.no_answer_accuracy:.1f}, has-answer F1 {scores.has_answer_f1:.1f})"
+        print(line)
+        if args.predictions and i == 0:
+            Path(args.predictions).write_text(json.dumps(scores.predictions, ensure_ascii=False, indent=1), "utf-8")
     return 0
 
 

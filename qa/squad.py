@@ -61,17 +61,26 @@ def evaluate_reader(span_model, questions: list[SquadQuestion], null_margin: flo
     With ``null_margin`` set, the reader abstains (predicts "") when its best
     span does not beat the no-answer score by that margin: SQuAD 2.0 scoring.
     """
-    predictions: dict[str, str] = {}
-    em = f1 = 0.0
-    no_answer_right = no_answer_total = 0
-    has_answer_f1 = has_answer_total = 0.0
-    batch = 64
-    for i in range(0, len(questions), batch):
-        chunk = questions[i : i + batch]
-        spans = span_model.best_spans([q.question for q in chunk], [q.context for q in chunk])
-        for q, span in zip(chunk, spans, strict=True):
-            answer = q.context[span.start : span.end]
-            if null_margin is not None and span.score - span.null_score < null_margin:
+    return read_gold_paragraphs(span_model, questions).scores(null_margin)
+
+
+@dataclass(frozen=True)
+class GoldReading:
+    """The reader's best span on each question's gold paragraph, and by how much
+    it beat "no answer": scored at any null margin without reading again."""
+
+    questions: list[SquadQuestion]
+    answers: dict[str, str]
+    margins: dict[str, float]  # best span score minus the no-answer score
+
+    def scores(self, null_margin: float | None = None) -> ReaderScores:
+        predictions: dict[str, str] = {}
+        em = f1 = 0.0
+        no_answer_right = no_answer_total = 0
+        has_answer_f1 = has_answer_total = 0.0
+        for q in self.questions:
+            answer = self.answers[q.id]
+            if null_margin is not None and self.margins[q.id] < null_margin:
                 answer = ""
             predictions[q.id] = answer
             gold = q.answers or ("",)
@@ -83,12 +92,24 @@ def evaluate_reader(span_model, questions: list[SquadQuestion], null_margin: flo
             else:
                 has_answer_total += 1
                 has_answer_f1 += token_f1(answer, gold)
-    n = max(len(questions), 1)
-    return ReaderScores(
-        exact_match=100 * em / n,
-        f1=100 * f1 / n,
-        questions=len(questions),
-        predictions=predictions,
-        no_answer_accuracy=100 * no_answer_right / no_answer_total if no_answer_total else None,
-        has_answer_f1=100 * has_answer_f1 / has_answer_total if has_answer_total else None,
-    )
+        n = max(len(self.questions), 1)
+        return ReaderScores(
+            exact_match=100 * em / n,
+            f1=100 * f1 / n,
+            questions=len(self.questions),
+            predictions=predictions,
+            no_answer_accuracy=100 * no_answer_right / no_answer_total if no_answer_total else None,
+            has_answer_f1=100 * has_answer_f1 / has_answer_total if has_answer_total else None,
+        )
+
+
+def read_gold_paragraphs(span_model, questions: list[SquadQuestion], batch: int = 64) -> GoldReading:
+    answers: dict[str, str] = {}
+    margins: dict[str, float] = {}
+    for i in range(0, len(questions), batch):
+        chunk = questions[i : i + batch]
+        spans = span_model.best_spans([q.question for q in chunk], [q.context for q in chunk])
+        for q, span in zip(chunk, spans, strict=True):
+            answers[q.id] = q.context[span.start : span.end]
+            margins[q.id] = span.score - span.null_score
+    return GoldReading(questions, answers, margins)

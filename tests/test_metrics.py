@@ -6,6 +6,7 @@ import pytest
 
 from qa.evaluate import EvalQuestion, evaluate, load_jsonl
 from qa.metrics import exact_match, normalize_answer, token_f1
+from qa.squad import GoldReading, SquadQuestion
 
 
 def test_normalisation_follows_squad():
@@ -80,3 +81,21 @@ def test_qa_eval_on_the_seed_dev_set(sample_settings, bot, tmp_path):
     assert report["abstention_accuracy"] == 1.0
     assert 0 < report["exact_match"] <= report["f1"] <= 1
     assert report["settings"]["retrieval"] == "hybrid"
+
+
+def test_a_null_margin_turns_weak_spans_into_abstentions_on_squad_2():
+    context = "The Eiffel Tower is in Paris. It opened in 1889."
+    answerable = SquadQuestion("q1", "Where is the tower?", context, ("Paris",), (23,), 0, 0)
+    impossible = SquadQuestion("q2", "Who painted it?", context, (), (), 0, 0)
+    reading = GoldReading([answerable, impossible], {"q1": "Paris", "q2": "1889"}, {"q1": 3.0, "q2": 0.5})
+
+    always_answers = reading.scores(None)
+    assert always_answers.exact_match == 50.0 and always_answers.no_answer_accuracy == 0.0
+
+    abstains_below_1 = reading.scores(1.0)
+    assert abstains_below_1.predictions == {"q1": "Paris", "q2": ""}
+    assert abstains_below_1.exact_match == 100.0 and abstains_below_1.no_answer_accuracy == 100.0
+    assert abstains_below_1.has_answer_f1 == 100.0
+
+    too_strict = reading.scores(5.0)  # abstains on everything: right on q2 only
+    assert too_strict.exact_match == 50.0 and too_strict.has_answer_f1 == 0.0
