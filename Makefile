@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup run index test lint browser clean
+.PHONY: setup run index test lint browser bench clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,17 @@ test: setup browser lint
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Every benchmark, one after the other (about an hour on 2 cores); each writes its
+# section of docs/BENCHMARKS.md. Run them alone: other work skews the timings.
+SQUAD ?= ../shared/squad
+bench: setup
+	$(PY) benchmarks/ask_latency.py --rounds 3 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/reader_latency.py --squad $(SQUAD)/dev-v1.1.json --write docs/BENCHMARKS.md
+	$(PY) benchmarks/eval_table.py --squad $(SQUAD)/dev-v1.1.json --write docs/BENCHMARKS.md
+	$(PY) benchmarks/peers/run.py --data tests/data/seed_dev.jsonl --write docs/BENCHMARKS.md
+	$(PY) benchmarks/peers/run.py --data $(SQUAD)/dev-v1.1.json --limit 300 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/scale.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) index test-artifacts
