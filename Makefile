@@ -45,7 +45,7 @@ bench: setup
 	$(PY) benchmarks/reader_latency.py --squad $(SQUAD)/dev-v1.1.json --write docs/BENCHMARKS.md
 	$(PY) benchmarks/eval_table.py --squad $(SQUAD)/dev-v1.1.json --write docs/BENCHMARKS.md
 	$(PY) benchmarks/peers/run.py --data tests/data/seed_dev.jsonl --write docs/BENCHMARKS.md
-	$(PY) benchmarks/peers/run.py --data $(SQUAD)/dev-v1.1.json --limit 300 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/peers/run.py --data $(SQUAD)/dev-v1.1.json --limit 200 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/scale.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 
 clean:

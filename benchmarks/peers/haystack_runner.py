@@ -44,8 +44,7 @@ def main() -> None:
     pipeline.add_component(
         "reader",
         ExtractiveReader(
-            model=job["reader_model"],
-            top_k=1,
+            model=job["reader_model"],  # top_k stays at its default (20): it sets how no-answer is scored
             max_seq_length=job["max_length"],
             stride=job["stride"],
             no_answer=True,
@@ -73,7 +72,7 @@ def main() -> None:
         return last_ranking[:k]  # the fused ranking the reader was given for this question
 
     rows = answer_all(job, answer, retrieve)
-    notes = f"BM25 + embedding top {candidates} each, RRF top {read_k}, ExtractiveReader(no_answer=True)"
+    notes = f"BM25 + embedding top {candidates} each, RRF top {read_k}, ExtractiveReader(no_answer=True, top_k=20); best answer taken"
     write_result("Haystack", metadata.version("haystack-ai"), build_s, rows, notes)
 
 
