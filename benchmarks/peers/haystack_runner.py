@@ -23,7 +23,11 @@ from protocol import answer_all, read_job, write_result
 def main() -> None:
     job = read_job()
     store = InMemoryDocumentStore()
-    documents = [Document(content=p["text"], meta={"source": p["source"]}) for p in job["paragraphs"]]
+    # Ids of our own: Haystack's default id hashes content and meta, and rejects a repeated paragraph of a file.
+    documents = [
+        Document(id=f"{p['source']}#{p['paragraph']}", content=p["text"], meta={"source": p["source"]})
+        for p in job["paragraphs"]
+    ]
     embedder = SentenceTransformersDocumentEmbedder(
         model=job["embedding_model"], batch_size=32, normalize_embeddings=True, progress_bar=False
     )

@@ -4,7 +4,8 @@ A hybrid `Embeddings` index (dense vectors plus BM25 scoring) and txtai's
 `Extractor` pointed at our reader, which txtai runs as its extractive
 question-answering pipeline (`Questions`): the top passages are joined into one
 context and read in a single window, answering None below a span probability
-of 0.05.
+of 0.05. When the reader's best start is [CLS] (our reader's "no answer"),
+txtai 9.14 raises a TypeError; that is recorded as an abstention.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def main() -> None:
     extractor.model.tokenizer.model_max_length = MODEL_POSITIONS
 
     def answer(question: str, history: list) -> tuple[str | None, str | None]:
-        out = extractor(question)
+        try:
+            out = extractor(question)
+        except TypeError:
+            # txtai maps the best start token to a word; when that token is [CLS],
+            # where our reader puts "no answer", it has no word and txtai raises.
+            # What the model said is "no answer", so that is what we record.
+            return None, None
         if not out["answer"]:
             return None, None
         return out["answer"], paragraphs[int(out["reference"])]["source"]
