@@ -32,7 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import write_section  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
 
@@ -116,9 +116,7 @@ def main() -> None:
         f"(`{' '.join(['python', *sys.argv])}`)."
     )
     report = "\n".join([*table, "", info])
-    print(report)
-    if args.write:
-        write_section(args.write, "ask_latency", "Question latency", report)
+    publish(report, args.write, "ask_latency", "Question latency")
 
 
 if __name__ == "__main__":

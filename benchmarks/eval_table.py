@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import write_section  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa import Settings  # noqa: E402
 from qa.evaluate import EvalReport, run_eval  # noqa: E402
@@ -78,9 +78,7 @@ def main() -> None:
         f"(`{command}`).",
     ]
     text = "\n".join(lines)
-    print(text)
-    if args.write:
-        write_section(args.write, "evaluation", "Evaluation with ablations", text)
+    publish(text, args.write, "evaluation", "Evaluation with ablations")
 
 
 if __name__ == "__main__":

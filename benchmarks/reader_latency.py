@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from report import write_section  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
 from qa.evaluate import load_jsonl  # noqa: E402
@@ -111,9 +111,7 @@ def main() -> None:
         f"transformers {metadata.version('transformers')} (`{command}`).",
     ]
     report = "\n".join(lines)
-    print(report)
-    if args.write:
-        write_section(args.write, "reader_latency", "Reader latency", report)
+    publish(report, args.write, "reader_latency", "Reader latency")
 
 
 if __name__ == "__main__":

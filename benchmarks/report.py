@@ -16,3 +16,10 @@ def write_section(path: Path, name: str, title: str, body: str) -> None:
         text = text.rstrip() + f"\n\n## {title}\n\n{block}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def publish(body: str, path: Path | None, name: str, title: str) -> None:
+    """Print a benchmark's figures, and write them into ``path`` when one is given."""
+    print(body)
+    if path:
+        write_section(path, name, title, body)

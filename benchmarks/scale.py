@@ -36,7 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import write_section  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa import Settings  # noqa: E402
 from qa.embeddings import encode, load_encoder  # noqa: E402
@@ -186,9 +186,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     report = render(results, " ".join(["python", *sys.argv]))
-    print(report)
-    if args.write:
-        write_section(args.write, "scale", "Cost as the corpus grows", report)
+    publish(report, args.write, "scale", "Cost as the corpus grows")
 
 
 def render(results: dict, command: str) -> str:

@@ -38,7 +38,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
-from report import write_section  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa.articles import read_corpus  # noqa: E402
 from qa.embeddings import model_path  # noqa: E402
@@ -203,10 +203,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps(scores, indent=1))
     report = render(scores, dataset, job, " ".join(["python", *sys.argv]))
-    print(report)
-    if args.write:
-        section = "peers_" + ("seed" if args.data.suffix == ".jsonl" else "squad")
-        write_section(args.write, section, f"Against Haystack and txtai: {args.data.name}", report)
+    section = "peers_" + ("seed" if args.data.suffix == ".jsonl" else "squad")
+    publish(report, args.write, section, f"Against Haystack and txtai: {args.data.name}")
 
 
 if __name__ == "__main__":
