@@ -12,10 +12,8 @@ machine, versions, date and command.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -32,14 +30,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import publish  # noqa: E402
+from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def time_calls(call, questions: list[dict], rounds: int) -> list[float]:
@@ -109,9 +102,7 @@ def main() -> None:
             f"| {name} | {statistics.median(times):.0f} | {percentile(times, 0.95):.0f} | {statistics.median(times) / base:.2f} |"
         )
     info = (
-        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python {platform.python_version()}, "
-        f"torch {metadata.version('torch')}, sentence-transformers {metadata.version('sentence-transformers')}, "
+        f"Measured {measured_on()}, torch {metadata.version('torch')}, sentence-transformers {metadata.version('sentence-transformers')}, "
         f"gradio {metadata.version('gradio')}; {len(questions)} seed dev questions × {args.rounds} rounds "
         f"(`{' '.join(['python', *sys.argv])}`)."
     )

@@ -12,9 +12,7 @@ questions (0: all 10,570) against the whole index, with the defaults only.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -22,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import publish  # noqa: E402
+from report import measured_on, publish  # noqa: E402
 
 from qa import Settings  # noqa: E402
 from qa.evaluate import EvalReport, run_eval  # noqa: E402
@@ -74,8 +72,7 @@ def main() -> None:
         "citation in a gold source; abstention is the share of unanswerable questions declined. Latency is "
         "`QAPipeline.ask` per question, in process.",
         "",
-        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, Python {platform.python_version()} "
-        f"(`{command}`).",
+        f"Measured {measured_on()} (`{command}`).",
     ]
     text = "\n".join(lines)
     publish(text, args.write, "evaluation", "Evaluation with ablations")

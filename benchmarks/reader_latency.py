@@ -14,9 +14,8 @@ first `--squad-limit` questions so a speed-up is never bought with answers.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import copy
 import os
-import platform
 import statistics
 import sys
 import time
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
-from report import publish  # noqa: E402
+from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
 from qa.evaluate import load_jsonl  # noqa: E402
@@ -38,11 +37,6 @@ from qa.span_model import SpanModel  # noqa: E402
 from qa.squad import evaluate_reader, load_squad  # noqa: E402
 
 PASSAGES = 5
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[int(q * (len(ordered) - 1))]
 
 
 def time_reader(reader: NeuralReader, cases: list, rounds: int) -> list[float]:
@@ -60,8 +54,7 @@ def int8_copy(reader: NeuralReader) -> NeuralReader:
     """The same reader with its linear layers quantized to int8 on the fly."""
     from torch.ao.quantization import quantize_dynamic
 
-    quantized = NeuralReader.__new__(NeuralReader)
-    quantized.__dict__ |= reader.__dict__
+    quantized = copy.copy(reader)
     span = reader.span_model
     model = quantize_dynamic(span.model, {torch.nn.Linear}, dtype=torch.qint8)
     quantized.span_model = SpanModel(model, span.tokenizer, span.max_length, span.stride, span.max_answer_tokens)
@@ -106,8 +99,8 @@ def main() -> None:
     lines += [
         "",
         f"One question over its top {PASSAGES} retrieved paragraphs, {len(cases)} answerable seed dev questions × "
-        f"{args.rounds} rounds; retrieval not timed. Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
-        f"{torch.get_num_threads()} torch threads, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{args.rounds} rounds; retrieval not timed. Measured {measured_on()}, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
         f"transformers {metadata.version('transformers')} (`{command}`).",
     ]
     report = "\n".join(lines)

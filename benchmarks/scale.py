@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -36,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import publish  # noqa: E402
+from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import Settings  # noqa: E402
 from qa.embeddings import encode, load_encoder  # noqa: E402
@@ -111,7 +109,7 @@ def measure_index(vectors: np.ndarray, queries: np.ndarray) -> list[dict]:
                 "vectors": len(vectors),
                 "build_s": build_s,
                 "p50_ms": statistics.median(times),
-                "p95_ms": sorted(times)[int(0.95 * (len(times) - 1))],
+                "p95_ms": percentile(times, 0.95),
                 "size_mib": size_mib,
                 "recall_at_10": recall,
             }
@@ -214,9 +212,7 @@ def render(results: dict, command: str) -> str:
         ]
     lines += [
         "",
-        f"Peak memory of the run: {results['peak_rss_mib']:.0f} MiB. Measured {dt.date.today().isoformat()} on "
-        f"{os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-        f"Python {platform.python_version()}, faiss-cpu {metadata.version('faiss-cpu')}, "
+        f"Peak memory of the run: {results['peak_rss_mib']:.0f} MiB. Measured {measured_on()}, faiss-cpu {metadata.version('faiss-cpu')}, "
         f"sentence-transformers {metadata.version('sentence-transformers')} (`{command}`).",
     ]
     return "\n".join(lines)

@@ -22,10 +22,8 @@ conversation, so a follow-up reaches them without its history.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -38,7 +36,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
-from report import publish  # noqa: E402
+from report import measured_on, percentile, publish  # noqa: E402
 
 from qa.articles import read_corpus  # noqa: E402
 from qa.embeddings import model_path  # noqa: E402
@@ -114,7 +112,7 @@ def score(result: dict, questions: list[EvalQuestion]) -> dict:
         f1 += token_f1(row["answer"] or "", q.answers)
         cited += row["answer"] is not None and row["source"] in q.sources
         recalled += any(set(files) & set(q.sources) for files in row["retrieved"][:RECALL_K])
-    latencies = sorted(row["latency_ms"] for row in result["answers"])
+    latencies = [row["latency_ms"] for row in result["answers"]]
     return {
         "system": result["system"],
         "version": result["version"],
@@ -126,7 +124,7 @@ def score(result: dict, questions: list[EvalQuestion]) -> dict:
             sum(by_id[q.id]["answer"] is None for q in unanswerable) / len(unanswerable) if unanswerable else None
         ),
         "p50_ms": statistics.median(latencies),
-        "p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "p95_ms": percentile(latencies, 0.95),
         "build_s": result["build_s"],
         "peak_rss_mib": result["peak_rss_mib"],
         "notes": result["notes"],
@@ -167,9 +165,7 @@ def render(scores: list[dict], dataset: str, job: dict, command: str) -> str:
     lines += ["", *(f"- {s['system']}: {s['notes']}" for s in scores)]
     lines += [
         "",
-        f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python {platform.python_version()}, "
-        f"torch 2.13.0 CPU, {', '.join(SHARED)}; each system in its own process, one after the other (`{command}`).",
+        f"Measured {measured_on()}, torch 2.13.0 CPU, {', '.join(SHARED)}; each system in its own process, one after the other (`{command}`).",
     ]
     return "\n".join(lines)
 
