@@ -32,7 +32,7 @@ from report import measured_on, percentile, publish  # noqa: E402
 from qa import QAPipeline, Settings  # noqa: E402
 from qa.evaluate import load_jsonl  # noqa: E402
 from qa.neural_reader import NeuralReader  # noqa: E402
-from qa.pipeline import as_messages, conversation_context, retrieval_query  # noqa: E402
+from qa.pipeline import as_messages, standalone_question  # noqa: E402
 from qa.span_model import SpanModel  # noqa: E402
 from qa.squad import evaluate_reader, load_squad  # noqa: E402
 
@@ -73,8 +73,9 @@ def main() -> None:
     cases = []
     for q in load_jsonl(ROOT / "tests" / "data" / "seed_dev.jsonl"):
         if q.answerable:
-            query = retrieval_query(q.question, conversation_context(q.question, as_messages(list(q.history))))
-            cases.append((query, bot.search(query, PASSAGES)))
+            # The reader gets what `ask` gives it: the follow-up with its pronoun resolved.
+            question = standalone_question(q.question, as_messages(q.history))
+            cases.append((question, bot.search(q.question, PASSAGES, q.history)))
     fp32 = NeuralReader()
     variants = {"float32 (shipped, baseline)": fp32, "dynamic int8": int8_copy(fp32)}
     squad = load_squad(args.squad, args.squad_limit) if args.squad.exists() else []

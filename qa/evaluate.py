@@ -109,7 +109,7 @@ def evaluate(bot: QAPipeline, questions: list[EvalQuestion]) -> EvalReport:
         em += exact_match(answer.answer, q.answers)
         f1 += token_f1(answer.answer, q.answers)
         cited += bool(answer.citations) and answer.citations[0].source in q.sources and answer.answerable
-        ranked = bot.search(_retrieval_query(q), max(RECALL_AT))
+        ranked = bot.search(q.question, max(RECALL_AT), q.history)
         rank = next(
             (i for i, p in enumerate(ranked, 1) if {p.source, *(c.source for c in p.also_in)} & set(q.sources)), None
         )
@@ -127,12 +127,6 @@ def evaluate(bot: QAPipeline, questions: list[EvalQuestion]) -> EvalReport:
     report.latency_p50_ms = statistics.median(latencies) if latencies else 0.0
     report.latency_p95_ms = sorted(latencies)[int(0.95 * (len(latencies) - 1))] if latencies else 0.0
     return report
-
-
-def _retrieval_query(q: EvalQuestion) -> str:
-    from qa.pipeline import as_messages, conversation_context, retrieval_query
-
-    return retrieval_query(q.question, conversation_context(q.question, as_messages(list(q.history))))
 
 
 def run_eval(data: Path | str, settings: Settings, limit: int | None = None) -> EvalReport:

@@ -90,9 +90,15 @@ class QAPipeline:
         cited += [_citation(p, None) for p in passages if p is not best.passage][: k - 1]
         return Answer(question, best.answer, True, round(best.score, 4), best.sentence, tuple(cited))
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
-        """The passages most relevant to ``query``, one per duplicate group."""
-        return self._parts.retriever.run(self.check_question(query), self._check_k(k))
+    def search(
+        self, query: str, k: int | None = None, history: Sequence[Message | dict[str, Any]] | None = None
+    ) -> list[Passage]:
+        """The passages most relevant to ``query``, one per duplicate group.
+        With ``history``, a follow-up is searched as ``ask`` searches it."""
+        query = self.check_question(query)
+        if history:
+            query = retrieval_query(query, conversation_context(query, as_messages(history)))
+        return self._parts.retriever.run(query, self._check_k(k))
 
     def sources(self) -> list[SourceInfo]:
         return self._parts.index.sources()

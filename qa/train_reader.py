@@ -141,7 +141,7 @@ def train(config: TrainConfig) -> dict:
     )
 
     steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = config.max_steps or math.ceil(steps_per_epoch * config.epochs)
+    total_steps = _schedule_length(asdict(config), steps_per_epoch)
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [

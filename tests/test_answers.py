@@ -85,6 +85,13 @@ def test_follow_up_question_uses_the_conversation(bot: QAPipeline):
     assert follow_up.citations[0].source == "001_2ba139ad32a30a4e.txt"
     assert "embezzlement" not in alone.sentence
 
+    # Searching with the same history finds what the answer was read from.
+    passages = bot.search("What charges does he face?", 3, history)
+    assert (passages[0].source, passages[0].paragraph) == (
+        follow_up.citations[0].source,
+        follow_up.citations[0].paragraph,
+    )
+
 
 def test_follow_up_about_the_secretary_of_state(bot: QAPipeline):
     history = [

@@ -13,7 +13,6 @@ from protocol import answer_all, read_job, write_result
 from qa import QAPipeline, Settings
 from qa.embeddings import load_encoder
 from qa.index import IndexStore
-from qa.pipeline import as_messages, conversation_context, retrieval_query
 
 
 def main() -> None:
@@ -33,8 +32,7 @@ def main() -> None:
             return result.answer, result.citations[0].source
 
         def retrieve(question: str, history: list, k: int) -> list[list[str]]:
-            query = retrieval_query(question, conversation_context(question, as_messages(history)))
-            return [[p.source, *(c.source for c in p.also_in)] for p in bot.search(query, k)]
+            return [[p.source, *(c.source for c in p.also_in)] for p in bot.search(question, k, history)]
 
         rows = answer_all(job, answer, retrieve)
     notes = f"reader={settings.reader}, retrieval={settings.retrieval}, read_k={settings.read_k}"
