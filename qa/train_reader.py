@@ -12,6 +12,10 @@ same article that does not contain their answer, labelled "no answer" at
 [CLS]. A checkpoint is written every ``--checkpoint-every`` steps into
 ``OUT/checkpoint``; running the same command again resumes from it. The final
 weights are saved in fp16 safetensors with the tokenizer and config.
+
+A finished run is continued from its exported weights with ``--base OUT
+--data-offset STEPS``: a new stretch, with a fresh optimizer and schedule, that
+reads the same (seeded) data order from where the earlier run stopped.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class TrainConfig:
     limit: int | None = None  # train on the first N questions only (smoke tests)
     dev_limit: int | None = 2000  # dev questions scored after each epoch (0: all)
     checkpoint_every: int = 200
+    data_offset: int = 0  # steps of the data order already trained on by --base (continuing a run)
     seed: int = 13
     threads: int | None = None
     export_only: bool = False  # write the weights of the latest checkpoint and stop
@@ -180,7 +185,7 @@ def train(config: TrainConfig) -> dict:
     dev = load_squad(config.dev, config.dev_limit or None) if config.dev else []
     window_loss, window_start = 0.0, time.time()
     while step < total_steps:
-        epoch, in_epoch = divmod(step, steps_per_epoch)
+        epoch, in_epoch = divmod(step + config.data_offset, steps_per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
         batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size]
         loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
@@ -191,24 +196,25 @@ def train(config: TrainConfig) -> dict:
         optimizer.zero_grad()
         step += 1
         window_loss += loss.item()
+        data_step = step + config.data_offset
         if step % 20 == 0 or step == total_steps:
             rate = 20 * config.batch_size / (time.time() - window_start)
             log.info(
                 "step %d/%d  epoch %.2f  loss %.3f  %.1f windows/s",
                 step,
                 total_steps,
-                step / steps_per_epoch,
+                data_step / steps_per_epoch,
                 window_loss / 20,
                 rate,
             )
             window_loss, window_start = 0.0, time.time()
-        end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
+        end_of_epoch = data_step % steps_per_epoch == 0 or step == total_steps
         if dev and end_of_epoch:
             scores = evaluate_reader(span_model, dev)
             history.append(
                 {
                     "step": step,
-                    "epoch": round(step / steps_per_epoch, 3),
+                    "epoch": round(data_step / steps_per_epoch, 3),
                     "dev_em": scores.exact_match,
                     "dev_f1": scores.f1,
                     "dev_questions": scores.questions,
@@ -224,14 +230,17 @@ def train(config: TrainConfig) -> dict:
         if step % config.checkpoint_every == 0 or end_of_epoch:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, step, history, config)
 
-    export(model, tokenizer, out)
     summary = {
         "config": asdict(config),
         "windows": n,
         "steps": step,
-        "epochs": step / steps_per_epoch,
+        "epochs": (step + config.data_offset) / steps_per_epoch,
         "history": history,
     }
+    earlier = Path(base) / "training.json"
+    if config.data_offset and earlier.exists():  # the run this stretch continues
+        summary["continues"] = json.loads(earlier.read_text())
+    export(model, tokenizer, out)
     (out / "training.json").write_text(json.dumps(summary, indent=1))
     return summary
 
@@ -290,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
         "limit",
         "dev_limit",
         "checkpoint_every",
+        "data_offset",
         "seed",
         "threads",
     ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -54,6 +55,14 @@ def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
     scores = evaluate_reader(model, questions)
     for q in questions:
         assert scores.predictions[q.id] in q.context
+
+    # A new stretch starts from those exported weights and reads the data order on from step 6.
+    stretch = _train(tmp_path / "stretch", "--base", str(out), "--data-offset", "6")
+    assert stretch.returncode == 0, stretch.stderr[-3000:]
+    continued = json.loads((tmp_path / "stretch" / "training.json").read_text())
+    steps_per_epoch = math.ceil(continued["windows"] / 4)
+    assert continued["epochs"] == (6 + 4) / steps_per_epoch
+    assert continued["continues"]["steps"] == 6 and continued["config"]["base"] == str(out)
 
 
 def test_a_changed_recipe_does_not_resume_a_checkpoint(tmp_path):
