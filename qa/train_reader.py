@@ -185,7 +185,8 @@ def train(config: TrainConfig) -> dict:
     dev = load_squad(config.dev, config.dev_limit or None) if config.dev else []
     window_loss, window_start = 0.0, time.time()
     while step < total_steps:
-        epoch, in_epoch = divmod(step + config.data_offset, steps_per_epoch)
+        data_step = step + config.data_offset  # where this step reads in the seeded data order
+        epoch, in_epoch = divmod(data_step, steps_per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
         batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size]
         loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
@@ -195,8 +196,8 @@ def train(config: TrainConfig) -> dict:
         scheduler.step()
         optimizer.zero_grad()
         step += 1
+        data_step += 1
         window_loss += loss.item()
-        data_step = step + config.data_offset
         if step % 20 == 0 or step == total_steps:
             rate = 20 * config.batch_size / (time.time() - window_start)
             log.info(
