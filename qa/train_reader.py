@@ -183,7 +183,7 @@ def train(config: TrainConfig) -> dict:
     model.train()
     span_model = SpanModel(model, tokenizer, max_length=config.max_length, stride=config.stride)
     dev = load_squad(config.dev, config.dev_limit or None) if config.dev else []
-    window_loss, window_start = 0.0, time.time()
+    window_loss, window_steps, window_start = 0.0, 0, time.time()
     while step < total_steps:
         data_step = step + config.data_offset  # where this step reads in the seeded data order
         epoch, in_epoch = divmod(data_step, steps_per_epoch)
@@ -198,17 +198,18 @@ def train(config: TrainConfig) -> dict:
         step += 1
         data_step += 1
         window_loss += loss.item()
+        window_steps += 1  # the last window of a run may be shorter than 20 steps
         if step % 20 == 0 or step == total_steps:
-            rate = 20 * config.batch_size / (time.time() - window_start)
+            rate = window_steps * config.batch_size / (time.time() - window_start)
             log.info(
                 "step %d/%d  epoch %.2f  loss %.3f  %.1f windows/s",
                 step,
                 total_steps,
                 data_step / steps_per_epoch,
-                window_loss / 20,
+                window_loss / window_steps,
                 rate,
             )
-            window_loss, window_start = 0.0, time.time()
+            window_loss, window_steps, window_start = 0.0, 0, time.time()
         end_of_epoch = data_step % steps_per_epoch == 0 or step == total_steps
         if dev and end_of_epoch:
             scores = evaluate_reader(span_model, dev)
