@@ -71,10 +71,10 @@ class SpanModel:
         starts, ends = [], []
         with torch.inference_mode():
             for i in range(0, len(pair_of_window), self.batch_size):
-                batch = {k: v[i : i + self.batch_size] for k, v in encoded.items()}
+                batch = {k: v[i : i + self.batch_size].to(self.model.device) for k, v in encoded.items()}
                 out = self.model(**batch)
-                starts.append(out.start_logits.float())
-                ends.append(out.end_logits.float())
+                starts.append(out.start_logits.float().cpu())
+                ends.append(out.end_logits.float().cpu())
         if was_training:
             self.model.train()
         start_logits, end_logits = torch.cat(starts), torch.cat(ends)

@@ -59,6 +59,7 @@ class TrainConfig:
     data_offset: int = 0  # steps of the data order already trained on by --base (continuing a run)
     seed: int = 13
     threads: int | None = None
+    device: str = "auto"  # "cpu", "cuda", or "auto" (cuda where there is one); cuda trains in bf16 autocast
     export_only: bool = False  # write the weights of the latest checkpoint and stop
 
 
@@ -128,6 +129,8 @@ def train(config: TrainConfig) -> dict:
 
     if config.threads:
         torch.set_num_threads(config.threads)
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(auto if config.device == "auto" else config.device)
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     out = Path(config.out)
@@ -147,7 +150,8 @@ def train(config: TrainConfig) -> dict:
 
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = _schedule_length(asdict(config), steps_per_epoch)
-    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32)
+    model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
+    features = {k: v.to(device) for k, v in features.items()}
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -160,14 +164,14 @@ def train(config: TrainConfig) -> dict:
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total_steps), total_steps)
     step, history = 0, []
     if (checkpoint / "state.pt").exists():
-        state = torch.load(checkpoint / "state.pt", weights_only=False)
+        state = torch.load(checkpoint / "state.pt", weights_only=False, map_location=device)
         if _recipe(state["config"]) != _recipe(asdict(config)):
             raise SystemExit(f"{checkpoint} was made with other settings; remove it to start afresh")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, history = state["step"], state["history"]
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(state["torch_rng"].cpu())
         log.info("resumed from step %d of %d", step, total_steps)
         if _schedule_length(state["config"], steps_per_epoch) != total_steps:
             # The learning rate picks up on the new linear decay at this step: a warm restart.
@@ -188,8 +192,10 @@ def train(config: TrainConfig) -> dict:
         data_step = step + config.data_offset  # where this step reads in the seeded data order
         epoch, in_epoch = divmod(data_step, steps_per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
-        batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size]
-        loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
+        batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size].to(device)
+        # bf16 autocast on a GPU (several times faster); plain fp32 on the CPU, where bf16 is slower.
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -240,7 +246,7 @@ def train(config: TrainConfig) -> dict:
         "history": history,
     }
     earlier = Path(base) / "training.json"
-    if config.data_offset and earlier.exists():  # the run this stretch continues
+    if earlier.exists():  # the run whose weights this one starts from
         summary["continues"] = json.loads(earlier.read_text())
     export(model, tokenizer, out)
     (out / "training.json").write_text(json.dumps(summary, indent=1))
@@ -249,7 +255,7 @@ def train(config: TrainConfig) -> dict:
 
 def _recipe(config: dict) -> dict:
     """The settings a checkpoint must share to be resumed (its length may grow)."""
-    ignored = ("export_only", "threads", "checkpoint_every", "max_steps", "epochs", "dev_limit")
+    ignored = ("export_only", "threads", "device", "checkpoint_every", "max_steps", "epochs", "dev_limit")
     return {k: v for k, v in config.items() if k not in ignored}
 
 
@@ -304,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
         "data_offset",
         "seed",
         "threads",
+        "device",
     ):
         value = getattr(defaults, field)
         kind = type(value) if value is not None else int
