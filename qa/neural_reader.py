@@ -27,13 +27,14 @@ def load_span_model(path: str) -> SpanModel:
 
 class NeuralReader:
     """Reads each passage with the span model; a span's score combines how far
-    the model prefers it over "no answer" (60%), the passage's retrieval score
-    (30%) and the share of the question's words in the answer's sentence (10%).
+    the model prefers it over "no answer" (a sigmoid of the margin over
+    ``temperature``, 90%) and the passage's retrieval score (10%). An
+    ``overlap_weight`` can also give weight to the share of the question's
+    words in the answer's sentence (0 by default).
 
     The weights, ``temperature`` and ``abstain_below`` were tuned on
-    seed_dev.jsonl: there answerable questions score 0.89 and up, unanswerable
-    ones 0.39 and below with the shipped weights (0.82 and 0.46 with the
-    earlier weights they were tuned on).
+    seed_dev.jsonl with ``benchmarks/tune_reader.py``: there answerable
+    questions score 0.94 and up, unanswerable ones 0.49 and below.
     """
 
     abstain_below = 0.6
@@ -41,9 +42,9 @@ class NeuralReader:
     def __init__(
         self,
         path: Path | str = SHIPPED_READER,
-        retrieval_weight: float = 0.3,
-        temperature: float = 2.0,
-        overlap_weight: float = 0.1,
+        retrieval_weight: float = 0.1,
+        temperature: float = 4.0,
+        overlap_weight: float = 0.0,
     ):
         self.span_model = load_span_model(str(path))
         self.retrieval_weight = retrieval_weight
