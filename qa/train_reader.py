@@ -9,9 +9,11 @@ overlap, answer positions from character offsets, cross-entropy on start and
 end, AdamW with linear warm-up and decay, a fixed seed. To teach abstention,
 ``--negatives`` of the questions are also paired with another paragraph of the
 same article that does not contain their answer, labelled "no answer" at
-[CLS]. A checkpoint is written every ``--checkpoint-every`` steps into
-``OUT/checkpoint``; running the same command again resumes from it. The final
-weights are saved in fp16 safetensors with the tokenizer and config.
+[CLS]. On a GPU (``--device cuda``, the default where there is one) the
+forward pass runs in bf16 autocast. A checkpoint is written every
+``--checkpoint-every`` steps into ``OUT/checkpoint``; running the same command
+again resumes from it. The final weights are saved in fp16 safetensors with
+the tokenizer and config.
 
 A finished run is continued from its exported weights with ``--base OUT
 --data-offset STEPS``: a new stretch, with a fresh optimizer and schedule, that
