@@ -10,7 +10,7 @@ end, AdamW with linear warm-up and decay, a fixed seed. To teach abstention,
 ``--negatives`` of the questions are also paired with another paragraph of the
 same article that does not contain their answer, labelled "no answer" at
 [CLS]. On a GPU (``--device cuda``, the default where there is one) the
-forward pass runs in bf16 autocast. A checkpoint is written every
+forward pass runs in bf16 autocast where the GPU supports it. A checkpoint is written every
 ``--checkpoint-every`` steps into ``OUT/checkpoint``; running the same command
 again resumes from it. The final weights are saved in fp16 safetensors with
 the tokenizer and config.
@@ -154,6 +154,8 @@ def train(config: TrainConfig) -> dict:
     total_steps = _schedule_length(asdict(config), steps_per_epoch)
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
     features = {k: v.to(device) for k, v in features.items()}
+    # bf16 autocast on a GPU that has it (several times faster); fp32 elsewhere, the CPU included.
+    bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -166,14 +168,17 @@ def train(config: TrainConfig) -> dict:
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup * total_steps), total_steps)
     step, history = 0, []
     if (checkpoint / "state.pt").exists():
-        state = torch.load(checkpoint / "state.pt", weights_only=False, map_location=device)
+        # Loaded on the CPU; load_state_dict moves each tensor to where its parameter lives.
+        state = torch.load(checkpoint / "state.pt", weights_only=False, map_location="cpu")
         if _recipe(state["config"]) != _recipe(asdict(config)):
             raise SystemExit(f"{checkpoint} was made with other settings; remove it to start afresh")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         step, history = state["step"], state["history"]
-        torch.set_rng_state(state["torch_rng"].cpu())
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng"):  # dropout on the GPU draws from these
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         log.info("resumed from step %d of %d", step, total_steps)
         if _schedule_length(state["config"], steps_per_epoch) != total_steps:
             # The learning rate picks up on the new linear decay at this step: a warm restart.
@@ -195,8 +200,7 @@ def train(config: TrainConfig) -> dict:
         epoch, in_epoch = divmod(data_step, steps_per_epoch)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
         batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size].to(device)
-        # bf16 autocast on a GPU (several times faster); plain fp32 on the CPU, where bf16 is slower.
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -275,6 +279,7 @@ def _save_checkpoint(folder: Path, model, optimizer, scheduler, step: int, histo
         "history": history,
         "config": asdict(config),
         "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
     }
     tmp = folder / "state.pt.tmp"
     torch.save(state, tmp)

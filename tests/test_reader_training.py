@@ -40,7 +40,7 @@ def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
         assert str(weights.get_tensor("qa_outputs.weight").dtype) == "torch.float16"
     assert (out / "tokenizer.json").is_file() and (out / "config.json").is_file()
 
-    again = _train(out)
+    again = _train(out, "--device", "cpu")  # the device is not part of the recipe: it resumes
     assert again.returncode == 0 and "resumed from step 4 of 4" in again.stderr
 
     longer = _train(out, "--max-steps", "6")  # a finished run trains on with a longer schedule
