@@ -8,8 +8,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.index import bm25_tokenize
-from qa.reader import QUESTION_WORDS, sentence_spans
+from qa.reader import sentence_spans
 from qa.span_model import SpanModel
 from qa.types import Passage, Span
 
@@ -28,9 +27,7 @@ def load_span_model(path: str) -> SpanModel:
 class NeuralReader:
     """Reads each passage with the span model; a span's score combines how far
     the model prefers it over "no answer" (a sigmoid of the margin over
-    ``temperature``, 90%) and the passage's retrieval score (10%). An
-    ``overlap_weight`` can also give weight to the share of the question's
-    words in the answer's sentence (0 by default).
+    ``temperature``, 90%) and the passage's retrieval score (10%).
 
     The weights, ``temperature`` and ``abstain_below`` were tuned on
     seed_dev.jsonl with ``benchmarks/tune_reader.py``: there answerable
@@ -44,36 +41,24 @@ class NeuralReader:
         path: Path | str = SHIPPED_READER,
         retrieval_weight: float = 0.1,
         temperature: float = 4.0,
-        overlap_weight: float = 0.0,
     ):
         self.span_model = load_span_model(str(path))
         self.retrieval_weight = retrieval_weight
         self.temperature = temperature
-        self.overlap_weight = overlap_weight
 
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
             return []
-        terms = set(bm25_tokenize([question])[0]) - QUESTION_WORDS
         best = self.span_model.best_spans([question] * len(passages), [p.text for p in passages])
-        found = []
-        for passage, span in zip(passages, best, strict=True):
-            if span.end > span.start:
-                start, end = _trim(passage.text, span.start, span.end)
-                sentence = next(
-                    ((a, b) for a, b in sentence_spans(passage.text) if a <= start < b), (0, len(passage.text))
-                )
-                found.append((passage, span, start, end, sentence))
-        sentence_tokens = bm25_tokenize([p.text[a:b] for p, _, _, _, (a, b) in found])
         spans = []
-        for (passage, span, start, end, sentence), tokens in zip(found, sentence_tokens, strict=True):
+        for passage, span in zip(passages, best, strict=True):
+            if span.end <= span.start:
+                continue
+            start, end = _trim(passage.text, span.start, span.end)
+            sentence = next(((a, b) for a, b in sentence_spans(passage.text) if a <= start < b), (0, len(passage.text)))
             margin = span.score - span.null_score
             reader_probability = 1.0 / (1.0 + math.exp(-margin / self.temperature))
-            # Words of the question found in the answer's sentence break near-ties
-            # between spans the model likes equally.
-            overlap = len(terms & set(tokens)) / max(len(terms), 1)
-            w_ret, w_ovl = self.retrieval_weight, self.overlap_weight
-            score = (1 - w_ret - w_ovl) * reader_probability + w_ret * passage.score + w_ovl * overlap
+            score = (1 - self.retrieval_weight) * reader_probability + self.retrieval_weight * passage.score
             spans.append(Span(passage, start, end, sentence[0], max(sentence[1], end), min(max(score, 0.0), 1.0)))
         spans.sort(key=lambda s: -s.score)
         return spans

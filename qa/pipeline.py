@@ -60,6 +60,10 @@ class QAPipeline:
     def index(self) -> CorpusIndex:
         return self._parts.index
 
+    @property
+    def reader(self) -> Reader:
+        return self._parts.reader
+
     def refresh(self, progress: Progress | None = None, force: bool = False) -> UpdateReport:
         """Re-read the corpus folder and update the index (only what changed)."""
         with self._lock:
