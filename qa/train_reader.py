@@ -10,10 +10,10 @@ end, AdamW with linear warm-up and decay, a fixed seed. To teach abstention,
 ``--negatives`` of the questions are also paired with another paragraph of the
 same article that does not contain their answer, labelled "no answer" at
 [CLS]. On a GPU (``--device cuda``, the default where there is one) the
-forward pass runs in bf16 autocast where the GPU supports it. A checkpoint is written every
-``--checkpoint-every`` steps into ``OUT/checkpoint``; running the same command
-again resumes from it. The final weights are saved in fp16 safetensors with
-the tokenizer and config.
+forward pass runs in bf16 autocast where the GPU supports it. A checkpoint is
+written every ``--checkpoint-every`` steps into ``OUT/checkpoint``; running
+the same command again resumes from it, on any device. The final weights are
+saved in fp16 safetensors with the tokenizer and config.
 
 A finished run is continued from its exported weights with ``--base OUT
 --data-offset STEPS``: a new stretch, with a fresh optimizer and schedule, that
@@ -61,7 +61,7 @@ class TrainConfig:
     data_offset: int = 0  # steps of the data order already trained on by --base (continuing a run)
     seed: int = 13
     threads: int | None = None
-    device: str = "auto"  # "cpu", "cuda", or "auto" (cuda where there is one); cuda trains in bf16 autocast
+    device: str = "auto"  # "cpu", "cuda", or "auto" (cuda where there is one)
     export_only: bool = False  # write the weights of the latest checkpoint and stop
 
 
