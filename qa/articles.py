@@ -6,7 +6,9 @@ by blank lines; inside a block, each line is its own paragraph unless the block
 looks hard-wrapped (all its lines but the last are short), as news files that
 put one paragraph per line do. Lines that are page furniture rather than
 article text (share prompts, "Read more:" link lists, comment stubs, ...) are
-dropped by general rules, not by a list of one site's strings.
+dropped by general rules, not by a list of one site's strings. Datelines
+("10 May, 2019 12:08") and credit lines ("Additional reporting by ...") are
+article text: they say when a story was published and who reported it.
 """
 
 from __future__ import annotations
@@ -41,9 +43,7 @@ _BOILERPLATE = re.compile(
       | subscribe\b.*
       | advertisement
       | latest\s+news
-      | (?:additional\s+)?reporting\s+by\b.*
       | [*•\-]?\s*(?:captcha|comments?|name|e-?mail|website)\s*:?\s*
-      | (?:\d{1,2}\s+\w+,?\s+\d{4}|\w+\s+\d{1,2},\s+\d{4})\s+\d{1,2}:\d{2}\b.*
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
