@@ -50,6 +50,12 @@ class SpanModel:
 
     def best_spans(self, questions: Sequence[str], contexts: Sequence[str]) -> list[SpanScore]:
         """The best span for each (question, context) pair."""
+        return [spans[0] for spans in self.top_spans(questions, contexts, 1)]
+
+    def top_spans(self, questions: Sequence[str], contexts: Sequence[str], n: int = 5) -> list[list[SpanScore]]:
+        """The ``n`` best distinct spans for each (question, context) pair, best
+        first. Scores are raw logit sums, comparable across pairs and windows:
+        nothing is normalised per passage."""
         encoded = self.tokenizer(
             list(questions),
             list(contexts),
@@ -58,51 +64,68 @@ class SpanModel:
             stride=self.stride,
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
-            padding="longest",
-            return_tensors="pt",
         )
-        pair_of_window = encoded.pop("overflow_to_sample_mapping").tolist()
-        offsets = encoded.pop("offset_mapping")
-        in_context = torch.tensor(
-            [[sid == 1 for sid in encoded.sequence_ids(i)] for i in range(len(pair_of_window))], dtype=torch.bool
-        )
+        pair_of_window = encoded["overflow_to_sample_mapping"]
+        found: list[dict[tuple[int, int], SpanScore]] = [{} for _ in questions]
         was_training = self.model.training
         self.model.eval()
-        starts, ends = [], []
         with torch.inference_mode():
-            for i in range(0, len(pair_of_window), self.batch_size):
-                batch = {k: v[i : i + self.batch_size].to(self.model.device) for k, v in encoded.items()}
-                out = self.model(**batch)
-                starts.append(out.start_logits.float().cpu())
-                ends.append(out.end_logits.float().cpu())
+            for windows in self._batches([len(ids) for ids in encoded["input_ids"]]):
+                batch = self.tokenizer.pad(
+                    {k: [encoded[k][w] for w in windows] for k in ("input_ids", "attention_mask", "token_type_ids")},
+                    return_tensors="pt",
+                )
+                out = self.model(**{k: v.to(self.model.device) for k, v in batch.items()})
+                in_context = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
+                for row, w in enumerate(windows):
+                    ids = encoded.sequence_ids(w)
+                    in_context[row, : len(ids)] = torch.tensor([sid == 1 for sid in ids])
+                for row, (best, where, null) in enumerate(
+                    self._best(out.start_logits.float().cpu(), out.end_logits.float().cpu(), in_context, n)
+                ):
+                    w = windows[row]
+                    offsets = encoded["offset_mapping"][w]
+                    length = in_context.shape[1]
+                    for score, flat in zip(best, where, strict=True):
+                        s, e = divmod(flat, length)
+                        candidate = SpanScore(offsets[s][0], offsets[e][1], score, null)
+                        # Windows overlap, so one span can come from two of them: keep its best reading.
+                        spans = found[pair_of_window[w]]
+                        key = (candidate.start, candidate.end)
+                        if key not in spans or candidate.score > spans[key].score:
+                            spans[key] = candidate
         if was_training:
             self.model.train()
-        start_logits, end_logits = torch.cat(starts), torch.cat(ends)
-        null = start_logits[:, 0] + end_logits[:, 0]
+        return [sorted(spans.values(), key=lambda c: -c.score)[:n] for spans in found]
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        """Windows grouped by length, so a short paragraph is not padded to the
+        longest one: sorted, cut where a window is over 1.25 times as long as
+        the batch's first, and at ``batch_size``."""
+        batches: list[list[int]] = []
+        for w in sorted(range(len(lengths)), key=lambda w: lengths[w]):
+            if batches and len(batches[-1]) < self.batch_size and lengths[w] <= 1.25 * lengths[batches[-1][0]]:
+                batches[-1].append(w)
+            else:
+                batches.append([w])
+        return batches
+
+    def _best(self, start_logits, end_logits, in_context, n: int):
+        """For each window: its best span scores, their flat (start, end)
+        positions, and its "no answer" score."""
+        null = (start_logits[:, 0] + end_logits[:, 0]).tolist()
         masked = torch.finfo(torch.float32).min / 4
         start_logits = start_logits.masked_fill(~in_context, masked)
         end_logits = end_logits.masked_fill(~in_context, masked)
         scores = start_logits[:, :, None] + end_logits[:, None, :]
-        scores = scores + _band(scores.shape[1], self.max_answer_tokens).to(scores.device)
-        best = scores.flatten(1).argmax(dim=1)
-        length = scores.shape[1]
-
-        results: list[SpanScore | None] = [None] * len(questions)
-        for window, pair in enumerate(pair_of_window):
-            s, e = divmod(int(best[window]), length)
-            candidate = SpanScore(
-                start=int(offsets[window, s, 0]),
-                end=int(offsets[window, e, 1]),
-                score=float(scores[window, s, e]),
-                null_score=float(null[window]),
-            )
-            current = results[pair]
-            if current is None or candidate.score > current.score:
-                results[pair] = candidate
-        return results  # type: ignore[return-value]
+        scores = scores + _band(scores.shape[1], self.max_answer_tokens)
+        best, where = scores.flatten(1).topk(min(n, scores.shape[1] ** 2), dim=1)
+        for row in range(len(null)):
+            valid = [(b, f) for b, f in zip(best[row].tolist(), where[row].tolist(), strict=True) if b > masked / 2]
+            yield [b for b, _ in valid], [f for _, f in valid], null[row]
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=64)
 def _band(length: int, width: int) -> torch.Tensor:
     """0 where end >= start and end - start < width, a large negative elsewhere."""
     i = torch.arange(length)
