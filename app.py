@@ -23,7 +23,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import argparse
 import html
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import gradio as gr
 from qa import Answer, QAPipeline, QuestionError, Settings
 from qa.articles import ArticleError, add_article
 from qa.cli import ProgressBar, describe_update
+from qa.render import escape_md, reply_markdown, sources
 
 log = logging.getLogger("qa.app")
 
@@ -57,9 +57,14 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         """Answer a question about the articles with verbatim, cited text.
 
         history: earlier turns, [{"role": "user" | "assistant", "content": str}].
-        Returns the answer object: question, answer, answerable, confidence,
-        sentence and citations (source, paragraph, start, end, text,
-        answer_start, answer_end, score, also_in).
+        Returns the answer object: question, answer, answerable, confidence
+        (the calibrated probability that the answer is right), sentence,
+        citations (source, paragraph, start, end, text, answer_start,
+        answer_end, score, also_in: the first holds the answer, the others are
+        related passages), support (one citation per independent article that
+        gives the answer; syndicated copies count once) and alternatives
+        (other answers that other articles give, each with answer, confidence
+        and support: "sources differ").
         """
         try:
             return bot.ask(question, history or []).to_dict()
@@ -97,10 +102,10 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
                 add_article(bot.settings.corpus_dir, name, Path(path).read_bytes(), bot.settings.max_file_bytes)
                 added += 1
             except ArticleError as err:
-                messages.append(f"❌ **{_escape_md(name)}** was not added: {_escape_md(str(err))}")
+                messages.append(f"❌ **{escape_md(name)}** was not added: {escape_md(str(err))}")
         if added:
             report = bot.refresh(lambda stage, done, total: progress((done, total), desc=stage))
-            messages.insert(0, "✅ " + _escape_md(describe_update(report, len(bot.index.paragraphs))))
+            messages.insert(0, "✅ " + escape_md(describe_update(report, len(bot.index.paragraphs))))
         return "\n\n".join(messages), status_markdown(bot), sources_table(bot)
 
     with gr.Blocks(title="News QA: cited answers from your articles") as app:
@@ -149,31 +154,6 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
 # -- presentation --------------------------------------------------------------
 
 
-def reply_markdown(answer: Answer) -> str:
-    """The chat reply: answer, its sentence with the answer marked, citations."""
-    if not answer.answerable:
-        lines = ["The articles do not answer this question.", "", "Related reading:"]
-        lines += [f"{i}. {_ref(c)}" for i, c in enumerate(answer.citations, 1)]
-        return "\n".join(lines)
-    top = answer.citations[0]
-    sentence_start = top.text.index(answer.sentence) if answer.sentence in top.text else 0
-    a, b = top.answer_start - sentence_start, top.answer_end - sentence_start
-    s = answer.sentence
-    marked = f"{_escape_md(s[:a])}<mark>{_escape_md(s[a:b])}</mark>{_escape_md(s[b:])}"
-    short = answer.answer != answer.sentence  # a sentence answer is shown once, as the quote
-    lines = [
-        *([f"**{_escape_md(answer.answer)}**", ""] if short else []),
-        f"> {marked}",
-        "",
-        f"Confidence: {answer.confidence:.0%}",
-        "",
-        f"[1] {_ref(top)}",
-    ]
-    if top.also_in:
-        lines.append("    also reported in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in top.also_in))
-    return "\n".join(lines)
-
-
 def citations_html(answer: Answer, bot: QAPipeline) -> str:
     """Each cited passage in context: neighbouring paragraphs dimmed, the
     answer marked. All article text is escaped: it is shown, never run."""
@@ -181,7 +161,8 @@ def citations_html(answer: Answer, bot: QAPipeline) -> str:
         return ""
     heading = "Cited passages" if answer.answerable else "Related passages (no answer found)"
     parts = [f"<h3>{heading}</h3>"]
-    for number, c in enumerate(answer.citations, 1):
+    for source in sources(answer):
+        number, c = source.number, source.citation
         paragraphs = []
         for p in bot.index.neighbours(c.source, c.paragraph):
             if p.paragraph != c.paragraph:
@@ -200,10 +181,15 @@ def citations_html(answer: Answer, bot: QAPipeline) -> str:
         if c.also_in:
             copies = ", ".join(f"{html.escape(loc.source)} ¶{loc.paragraph}" for loc in c.also_in)
             also = f"<p><em>Also reported in {copies}</em></p>"
+        role = ""
+        if answer.alternatives and source.backs:
+            role = f" — says “{html.escape(source.backs)}”"
+        elif answer.answerable and not source.backs:
+            role = " — related"
         parts.append(
             f'<details class="citation" {"open" if number == 1 else ""}>'
             f"<summary>[{number}] {html.escape(c.source)} ¶{c.paragraph} "
-            f"(characters {c.start}–{c.end}, score {c.score:.2f})</summary>{''.join(paragraphs)}{also}</details>"
+            f"(characters {c.start}–{c.end}, score {c.score:.2f}){role}</summary>{''.join(paragraphs)}{also}</details>"
         )
     return "\n".join(parts)
 
@@ -219,18 +205,6 @@ def status_markdown(bot: QAPipeline) -> str:
 
 def sources_table(bot: QAPipeline) -> list[list]:
     return [[s.source, s.paragraphs, s.title] for s in bot.sources()]
-
-
-def _ref(c: Any) -> str:
-    return f"{_escape_md(c.source)} ¶{c.paragraph} (characters {c.start}–{c.end})"
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def _escape_md(text: str) -> str:
-    """Article text shown as text: no HTML, no Markdown links or emphasis."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 # -- command line ----------------------------------------------------------------

@@ -6,15 +6,14 @@ import argparse
 import json
 import logging
 import sys
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from qa.articles import CorpusError
 from qa.index import IndexStore, UpdateReport
 from qa.pipeline import QAPipeline, QuestionError
+from qa.render import format_answer
 from qa.settings import Settings
-from qa.types import Answer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--no-dedup", action="store_true", help="do not group syndicated copies")
     evaluation.add_argument("--reader", choices=["sentence", "neural", "auto"], help="reader ablation")
     evaluation.add_argument("--json", metavar="OUT", help="write every figure here as JSON")
+    evaluation.add_argument("--per-question", action="store_true", help="also print one line per question")
     evaluation.set_defaults(command=_eval)
 
     reader = commands.add_parser("eval-reader", help="score the neural reader alone on a SQuAD file's gold paragraphs")
@@ -124,13 +124,15 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.evaluate import format_report, run_eval
+    from qa.evaluate import format_report, format_rows, run_eval
 
     settings = settings.replace(
         **{k: v for k, v in {"retrieval": args.retrieval, "reader": args.reader}.items() if v},
         group_duplicates=not args.no_dedup,
     )
     report = run_eval(args.data, settings, args.limit)
+    if args.per_question:
+        print(format_rows(report) + "\n")
     print(format_report(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=1), "utf-8")
@@ -171,22 +173,6 @@ def describe_update(report: UpdateReport, paragraphs: int) -> str:
     for skipped in report.skipped:
         lines.append(f"warning: skipped {skipped.source}: {skipped.reason}")
     return "\n".join(lines)
-
-
-def format_answer(answer: Answer) -> str:
-    out = []
-    if answer.answerable:
-        out.append(f"Answer: {answer.answer}   (confidence {answer.confidence:.2f})")
-        out.append(textwrap.fill(f"“{answer.sentence}”", width=100))
-    else:
-        out.append("The articles do not answer this question. Related passages:")
-    out.append("")
-    for number, c in enumerate(answer.citations, 1):
-        line = f"[{number}] {c.source} ¶{c.paragraph} (characters {c.start}–{c.end})"
-        if c.also_in:
-            line += "; also in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in c.also_in)
-        out.append(line)
-    return "\n".join(out)
 
 
 class ProgressBar:

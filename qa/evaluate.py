@@ -49,6 +49,7 @@ class EvalReport:
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
     settings: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)  # one per question: what it got and how it scored
 
     def to_dict(self) -> dict:
         return self.__dict__ | {"recall": {f"@{k}": v for k, v in self.recall.items()}}
@@ -75,19 +76,30 @@ def load_jsonl(path: Path | str) -> list[EvalQuestion]:
     return questions
 
 
-def squad_as_corpus(path: Path | str, folder: Path, limit: int | None = None) -> list[EvalQuestion]:
+def squad_as_corpus(
+    path: Path | str, folder: Path, limit: int | None = None, leave_out: frozenset[int] = frozenset()
+) -> list[EvalQuestion]:
     """Write each paragraph of a SQuAD file as an article into ``folder`` and
-    return its questions (the first ``limit``) with that file as gold source."""
+    return its questions (the first ``limit``) with that file as gold source.
+
+    Paragraphs of the articles numbered in ``leave_out`` are not written: their
+    questions come back unanswerable, as a question is whose article is not in
+    the user's folder.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     questions = []
     written: set[str] = set()
     for q in load_squad(path):
         name = f"a{q.article:03d}_p{q.paragraph:03d}.txt"
-        if name not in written:
-            (folder / name).write_text(q.context.strip() + "\n", "utf-8")
-            written.add(name)
+        if q.article in leave_out:
+            answers, sources = (), ()
+        else:
+            answers, sources = q.answers, (name,)
+            if name not in written:
+                (folder / name).write_text(q.context.strip() + "\n", "utf-8")
+                written.add(name)
         if limit is None or len(questions) < limit:
-            questions.append(EvalQuestion(q.id, q.question, (), q.answers, (name,), bool(q.answers)))
+            questions.append(EvalQuestion(q.id, q.question, (), answers, sources, bool(answers)))
     return questions
 
 
@@ -101,14 +113,18 @@ def evaluate(bot: QAPipeline, questions: list[EvalQuestion]) -> EvalReport:
         start = time.perf_counter()
         answer = bot.ask(q.question, list(q.history))
         latencies.append((time.perf_counter() - start) * 1000)
+        row = {"id": q.id, "answerable": q.answerable, "answer": answer.answer, "confidence": answer.confidence}
+        report.rows.append(row)
         if not q.answerable:
             abstained_right += not answer.answerable
             continue
         report.answerable += 1
         abstained_wrong += not answer.answerable
+        row["f1"] = token_f1(answer.answer, q.answers)
+        row["cited_right"] = bool(answer.citations) and answer.citations[0].source in q.sources and answer.answerable
         em += exact_match(answer.answer, q.answers)
-        f1 += token_f1(answer.answer, q.answers)
-        cited += bool(answer.citations) and answer.citations[0].source in q.sources and answer.answerable
+        f1 += row["f1"]
+        cited += row["cited_right"]
         ranked = bot.search(q.question, max(RECALL_AT), q.history)
         rank = next(
             (i for i, p in enumerate(ranked, 1) if {p.source, *(c.source for c in p.also_in)} & set(q.sources)), None
@@ -150,6 +166,19 @@ def _settings_summary(settings: Settings) -> dict:
         "read_k": settings.read_k,
         "model": settings.model,
     }
+
+
+def format_rows(report: EvalReport) -> str:
+    """One line per question: id, what the bot said, its confidence and score."""
+    lines = []
+    for row in report.rows:
+        if row["answerable"]:
+            verdict = f"F1 {row['f1']:.2f}" + ("" if row["cited_right"] or not row["answer"] else ", wrong source")
+        else:
+            verdict = "declined" if not row["answer"] else "answered an unanswerable question"
+        said = repr(row["answer"]) if row["answer"] else "(no answer)"
+        lines.append(f"{row['id']:<10} {row['confidence']:.2f}  {verdict:<34} {said[:70]}")
+    return "\n".join(lines)
 
 
 def format_report(report: EvalReport) -> str:

@@ -24,6 +24,7 @@ import functools
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from qa import embeddings
+from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
 from qa.dedup import duplicate_groups
 from qa.settings import Settings
@@ -44,8 +46,17 @@ log = logging.getLogger(__name__)
 
 # Bump when paragraph splitting or the stored layout changes: older builds are
 # then rebuilt from scratch instead of being reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _ARTIFACTS = ("paragraphs.json", "embeddings.npy", "dense.faiss")
+
+# Words that carry no content of their own in a question (stemmed where
+# the stemmer changes them).
+QUESTION_WORDS = frozenset(
+    "who whom whose what when where which why how mani many much long is are was were be been did does do doe has have had "
+    "the a an of in on at to for with and or s he she him her his it its they them their this that these those there "
+    "then i you we our your me my can could would should will shall may might".split()
+)
+
 
 # progress(stage, done, total)
 Progress = Callable[[str, int, int], None]
@@ -102,13 +113,36 @@ class CorpusIndex:
         return {group: rows for group, rows in members.items() if len(rows) > 1}
 
     @functools.cached_property
+    def families(self) -> dict[str, str]:
+        """Each source's syndication family: articles that share a copied
+        paragraph count as one independent article."""
+        sources: dict[int, set[str]] = {}
+        for p, group in zip(self.paragraphs, self.groups, strict=True):
+            sources.setdefault(group, set()).add(p.source)
+        return syndication_families([sorted(s) for s in sources.values()])
+
+    def family_of(self, source: str) -> str:
+        return self.families.get(source, source)
+
+    @functools.cached_property
     def document_frequency(self) -> dict[str, int]:
-        """How many paragraphs each BM25 token occurs in (for term weights)."""
-        counts: dict[str, int] = {}
-        for tokens in bm25_tokenize([p.text for p in self.paragraphs]):
-            for token in set(tokens):
-                counts[token] = counts.get(token, 0) + 1
-        return counts
+        """How many paragraphs each BM25 token occurs in (for term weights),
+        read off the lexical index: each token's posting list has one entry
+        per paragraph that holds it."""
+        if self.bm25 is None:
+            return {}
+        postings = np.diff(self.bm25.scores["indptr"])
+        return {token: int(postings[i]) for token, i in self.bm25.vocab_dict.items() if token}
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """Inverse document frequency of each content term of ``text``, in
+        the lexical index's vocabulary (stemmed, stop words dropped)."""
+        if not text.strip():
+            return {}
+        n = max(len(self.paragraphs), 1)
+        df = self.document_frequency
+        terms = set(bm25_tokenize([text])[0]) - QUESTION_WORDS
+        return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in terms}
 
     def sources(self) -> list[SourceInfo]:
         return [

@@ -1,16 +1,24 @@
 """The neural reader: a fine-tuned span-extraction transformer over the
-retrieved passages (see qa/train_reader.py and qa/models/reader/README.md)."""
+retrieved passages (see qa/train_reader.py and qa/models/reader/README.md),
+with a calibrated answer scorer (qa/calibration.py)."""
 
 from __future__ import annotations
 
 import functools
-import math
+import hashlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa.aggregate import Evidence
+from qa.answer_types import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
+from qa.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
+from qa.index import CorpusIndex, bm25_tokenize
 from qa.reader import sentence_spans
 from qa.span_model import SpanModel
 from qa.types import Passage, Span
+
+log = logging.getLogger(__name__)
 
 SHIPPED_READER = Path(__file__).resolve().parent / "models" / "reader"
 
@@ -24,44 +32,101 @@ def load_span_model(path: str) -> SpanModel:
     return model
 
 
+@functools.lru_cache(maxsize=2)
+def load_calibrator(path: str) -> Calibrator:
+    return Calibrator.load(path)
+
+
+@functools.lru_cache(maxsize=4)
+def weights_digest(path: str) -> str:
+    """The first 16 hex digits of the reader weights' sha256."""
+    return hashlib.sha256((Path(path) / "model.safetensors").read_bytes()).hexdigest()[:16]
+
+
 class NeuralReader:
-    """Reads each passage with the span model; a span's score combines how far
-    the model prefers it over "no answer" (a sigmoid of the margin over
-    ``temperature``, 90%) and the passage's retrieval score (10%).
-
-    The weights, ``temperature`` and ``abstain_below`` were tuned on
-    seed_dev.jsonl with ``benchmarks/tune_reader.py``: there answerable
-    questions score 0.94 and up, unanswerable ones 0.49 and below.
-    """
-
-    abstain_below = 0.6
+    """Reads each passage with the span model and keeps its ``spans_per_passage``
+    best spans with their raw scores and their window's "no answer" score.
+    Aggregated answers are ranked by evidence and answer kind, and the
+    calibrator gives each the probability that it is right (qa/calibration.py)."""
 
     def __init__(
         self,
+        index: CorpusIndex,
         path: Path | str = SHIPPED_READER,
-        retrieval_weight: float = 0.1,
-        temperature: float = 4.0,
+        calibrator: Path | str | None = SHIPPED_CALIBRATOR,
+        question_types: Path | str = SHIPPED_TYPES,
+        spans_per_passage: int = 5,
     ):
-        self.span_model = load_span_model(str(path))
-        self.retrieval_weight = retrieval_weight
-        self.temperature = temperature
+        self.index = index
+        self.path = str(path)
+        # None only while a calibrator is being fitted: the reader then finds spans but cannot score answers.
+        self.calibrator_path = str(calibrator) if calibrator else None
+        self.question_types_path = str(question_types)
+        self.spans_per_passage = spans_per_passage
+        self.span_model: SpanModel | None = None
+        self.calibrator: Calibrator | None = None
+        self.question_types: QuestionTypes | None = None
+
+    def warm_up(self) -> None:
+        if self.span_model is not None:
+            return
+        self.span_model = load_span_model(self.path)
+        self.question_types = load_question_types(self.question_types_path)
+        gazetteers()  # about a second: not on the first question
+        self.index.document_frequency  # noqa: B018 -- likewise
+        if self.calibrator_path is None:
+            return
+        self.calibrator = load_calibrator(self.calibrator_path)
+        fitted_for = self.calibrator.about.get("reader_weights")
+        if fitted_for and fitted_for != weights_digest(self.path):
+            log.warning(
+                "The answer calibrator was fitted for other reader weights (%s): confidences may be off; "
+                "refit it with python -m qa.fit_calibrator",
+                fitted_for,
+            )
+
+    @property
+    def abstain_below(self) -> float:
+        self.warm_up()
+        return self.calibrator.threshold
 
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
             return []
-        best = self.span_model.best_spans([question] * len(passages), [p.text for p in passages])
+        self.warm_up()
+        found = self.span_model.top_spans(
+            [question] * len(passages), [p.text for p in passages], self.spans_per_passage
+        )
         spans = []
-        for passage, span in zip(passages, best, strict=True):
-            if span.end <= span.start:
-                continue
-            start, end = _trim(passage.text, span.start, span.end)
-            sentence = next(((a, b) for a, b in sentence_spans(passage.text) if a <= start < b), (0, len(passage.text)))
-            margin = span.score - span.null_score
-            reader_probability = 1.0 / (1.0 + math.exp(-margin / self.temperature))
-            score = (1 - self.retrieval_weight) * reader_probability + self.retrieval_weight * passage.score
-            spans.append(Span(passage, start, end, sentence[0], max(sentence[1], end), min(max(score, 0.0), 1.0)))
+        for passage, candidates in zip(passages, found, strict=True):
+            sentences = sentence_spans(passage.text)
+            for candidate in candidates:
+                start, end = _trim(passage.text, candidate.start, candidate.end)
+                if end <= start:
+                    continue
+                sentence = next(((a, b) for a, b in sentences if a <= start < b), (0, len(passage.text)))
+                spans.append(
+                    Span(
+                        passage,
+                        start,
+                        end,
+                        sentence[0],
+                        max(sentence[1], end),
+                        candidate.score,
+                        candidate.null_score,
+                    )
+                )
         spans.sort(key=lambda s: -s.score)
         return spans
+
+    def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
+        self.warm_up()
+        ranked = rank_answers(question, answers, self.question_types, self.calibrator.rank_weights)
+        features = answer_features(
+            question, ranked, self.question_types, self.index.term_weights(question), bm25_tokenize
+        )
+        probabilities = self.calibrator.probabilities(features)
+        return [(float(p), e) for p, (_, e) in zip(probabilities, ranked, strict=True)]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.aggregate import Evidence, aggregate, answer_words
+from qa.answer_types import kind_family, span_kind
 from qa.index import CorpusIndex, IndexStore, Progress, UpdateReport
 from qa.reader import Reader, SentenceReader
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
-from qa.types import Answer, Citation, Location, Message, Passage, SourceInfo, Span
+from qa.types import Alternative, Answer, Citation, Location, Message, Passage, SourceInfo, Span
 
 # Words that point back to an earlier turn of the conversation.
 _BACK_REFERENCE = re.compile(
@@ -81,18 +83,35 @@ class QAPipeline:
         k = self._check_k(k)
         messages = as_messages(history or [])
         context = conversation_context(question, messages)
-        passages = parts.retriever.run(retrieval_query(question, context), max(k, self.settings.read_k))
-        spans = parts.reader.run(standalone_question(question, messages), passages, context)
-        best = spans[0] if spans else None
+        read_k = max(k, self.settings.read_k)
+        passages = parts.retriever.run(retrieval_query(question, context), max(read_k, self.settings.mention_k))
+        asked = standalone_question(question, messages)
+        spans = parts.reader.run(asked, passages[:read_k], context)
+        ranked = parts.reader.rank(asked, aggregate(spans, passages, parts.index.family_of))
         threshold = self.settings.min_confidence
         if threshold is None:
             threshold = parts.reader.abstain_below
-        if best is None or best.score < threshold:
+        if not ranked or ranked[0][0] < threshold:
             related = tuple(_citation(p, None) for p in passages[:k])
-            return Answer(question, "", False, round(best.score if best else 0.0, 4), "", related)
-        cited = [_citation(best.passage, best, self._copies_with(parts.index, best))]
-        cited += [_citation(p, None) for p in passages if p is not best.passage][: k - 1]
-        return Answer(question, best.answer, True, round(best.score, 4), best.sentence, tuple(cited))
+            return Answer(question, "", False, round(ranked[0][0] if ranked else 0.0, 4), "", related)
+        confidence, best = ranked[0]
+        cited = [self._cite(parts.index, best.best)]
+        cited += [_citation(p, None) for p in passages if p is not best.best.passage][: k - 1]
+        alternatives = tuple(
+            Alternative(e.text, round(p, 4), self._support(parts.index, e))
+            for p, e in ranked[1:]
+            if p >= parts.reader.abstain_below and _conflicts(e, best, parts.index.family_of)
+        )
+        return Answer(
+            question,
+            best.text,
+            True,
+            round(confidence, 4),
+            best.best.sentence,
+            tuple(cited),
+            support=self._support(parts.index, best),
+            alternatives=alternatives,
+        )
 
     def search(
         self, query: str, k: int | None = None, history: Sequence[Message | dict[str, Any]] | None = None
@@ -139,11 +158,15 @@ class QAPipeline:
         return k
 
     @staticmethod
-    def _copies_with(index: CorpusIndex, span: Span) -> tuple[Location, ...]:
-        """Syndicated copies that also contain the answer."""
-        return tuple(
+    def _cite(index: CorpusIndex, span: Span) -> Citation:
+        """The span's passage, with the syndicated copies that also contain the answer."""
+        copies = tuple(
             loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph)
         )
+        return _citation(span.passage, span, copies)
+
+    def _support(self, index: CorpusIndex, answer: Evidence) -> tuple[Citation, ...]:
+        return tuple(self._cite(index, span) for span in answer.support(index.family_of))
 
 
 def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
@@ -155,8 +178,11 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
     if settings.reader == "neural" or (settings.reader == "auto" and has_weights):
         if not has_weights:
             raise RuntimeError(f"No reader weights in {path}: train them with python -m qa.train_reader")
-        return NeuralReader(path)
-    return SentenceReader(index)
+        reader = NeuralReader(index, path)
+    else:
+        reader = SentenceReader(index)
+    reader.warm_up()
+    return reader
 
 
 def conversation_context(question: str, history: Sequence[Message]) -> str:
@@ -222,6 +248,20 @@ def as_messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
         if isinstance(content, str):
             messages.append(Message(turn["role"], content))
     return messages
+
+
+def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]) -> bool:
+    """Whether ``answer`` is another value for what ``best`` answers, from
+    another article: the same kind of thing ("Monday" / "Tuesday", "Sochi" /
+    "Moscow"), no words in common ("Tuesday" / "Tuesday afternoon" agree), and
+    given by some article that does not give ``best``. (Its confidence must
+    reach the reader's own threshold as well: strong evidence of its own.)"""
+    if kind_family(span_kind(answer.text)) != kind_family(span_kind(best.text)):
+        return False
+    if set(answer_words(answer.text)) & set(answer_words(best.text)):
+        return False
+    backing_best = {family_of(s) for s in best.articles}
+    return any(family_of(s) not in backing_best for s in answer.articles)
 
 
 def _citation(passage: Passage, span: Span | None, also_in: tuple[Location, ...] | None = None) -> Citation:

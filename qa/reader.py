@@ -7,27 +7,42 @@ it, so the neural reader can replace the first-version :class:`SentenceReader`.
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Sequence
 from typing import Protocol
 
 from qa import embeddings
-from qa.index import CorpusIndex, bm25_tokenize
+from qa.aggregate import Evidence
+from qa.index import QUESTION_WORDS, CorpusIndex, bm25_tokenize
 from qa.types import Passage, Span
 
 
 class Reader(Protocol):
-    # Below this score the pipeline answers "the articles do not say",
-    # calibrated per reader on seed_dev.jsonl.
+    """Finds answer candidates in passages and says how likely each answer is.
+
+    ``run`` returns candidate spans from every passage with the reader's own
+    scores; the pipeline merges them into answers (:mod:`qa.aggregate`) and
+    asks ``rank`` to order them and give each the probability that it is
+    right. "No answer" wins when the best one's probability is below
+    ``abstain_below``.
+    """
+
     abstain_below: float
 
+    def warm_up(self) -> None:
+        """Load models; called once before the first question."""
+        ...
+
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
-        """Answer candidates from ``passages``, best first, scores in [0, 1].
+        """Answer candidates from ``passages``, best first.
 
         ``context`` is earlier conversation that the question may refer to
         ("he", "there"); it helps find the passage but is never the answer.
         """
+        ...
+
+    def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
+        """The answers, best first, each with the probability (in [0, 1]) that it is right."""
         ...
 
 
@@ -124,15 +139,6 @@ _OPENER = re.compile(
 )
 
 
-# Words that carry no content of their own in a question (stemmed where
-# the stemmer changes them).
-QUESTION_WORDS = frozenset(
-    "who whom whose what when where which why how mani many much long is are was were be been did does do doe has have had "
-    "the a an of in on at to for with and or s he she him her his it its they them their this that these those there "
-    "then i you we our your me my can could would should will shall may might".split()
-)
-
-
 def _words(text: str) -> set[str]:
     """Lower-case words, with "U.S." also as "us"."""
     words = {w.lower() for w in re.findall(r"\w+", text)}
@@ -174,13 +180,20 @@ class SentenceReader:
     not part of the question and stands nearest to the question's words.
     """
 
-    # Answerable seed_dev questions score 0.52 and up, unanswerable ones 0.31
-    # and below.
+    # Answerable seed_dev questions scored 0.52 and up, unanswerable ones 0.31
+    # and below, when it was the only reader.
     abstain_below = 0.40
 
     def __init__(self, index: CorpusIndex, weights: tuple[float, float, float] = (0.45, 0.45, 0.10)):
         self.index = index
         self.weights = weights
+
+    def warm_up(self) -> None:
+        embeddings.load_encoder(self.index.model)
+
+    def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
+        """By the best sentence score behind each answer (already in [0, 1])."""
+        return sorted(((e.best.score, e) for e in answers), key=lambda se: -se[0])
 
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
@@ -192,8 +205,8 @@ class SentenceReader:
         cosines = vectors[2:] @ vectors[0]
         if context:
             cosines = 0.7 * cosines + 0.3 * (vectors[2:] @ vectors[1])
-        question_terms = self._term_weights(question)
-        context_terms = {t: w for t, w in self._term_weights(context).items() if t not in question_terms}
+        question_terms = self.index.term_weights(question)
+        context_terms = {t: w for t, w in self.index.term_weights(context).items() if t not in question_terms}
         kind = answer_type(question)
 
         spans = []
@@ -218,15 +231,6 @@ class SentenceReader:
             spans.append(Span(passage, answer[0], answer[1], a, b, min(max(score, 0.0), 1.0)))
         spans.sort(key=lambda s: -s.score)
         return spans
-
-    def _term_weights(self, text: str) -> dict[str, float]:
-        """Inverse document frequency of each content token of ``text``."""
-        if not text.strip():
-            return {}
-        n = max(len(self.index.paragraphs), 1)
-        df = self.index.document_frequency
-        tokens = set(bm25_tokenize([text])[0]) - QUESTION_WORDS
-        return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in tokens}
 
     @staticmethod
     def _narrow(sentence: str, kind: str, question: str, context: str) -> tuple[int, int] | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from qa import embeddings
 from qa.index import CorpusIndex
 from qa.settings import Settings
@@ -32,12 +34,14 @@ class HybridRetriever:
     def run(self, query: str, k: int | None = None) -> list[Passage]:
         return [self.to_passage(r) for r in self.rank(query, k or self.settings.top_k)]
 
-    def rank(self, query: str, k: int) -> list[RankedParagraph]:
-        """Top ``k`` paragraphs, one per duplicate group, best first."""
+    def rank(self, query: str, k: int, vector: np.ndarray | None = None) -> list[RankedParagraph]:
+        """Top ``k`` paragraphs, one per duplicate group, best first. ``vector``
+        is the query's embedding when the caller has it already (a batch)."""
         s = self.settings
         dense_hits = lexical_hits = []
         if s.retrieval in ("hybrid", "dense"):
-            vector = embeddings.encode(self.index.model, [query])[0]
+            if vector is None:
+                vector = embeddings.encode(self.index.model, [query])[0]
             dense_hits = self.index.dense_search(vector, s.candidates)
         if s.retrieval in ("hybrid", "bm25"):
             lexical_hits = self.index.lexical_search(query, s.candidates)

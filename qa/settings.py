@@ -34,6 +34,10 @@ class Settings:
     # The reader looks for the answer in this many passages (at least top_k):
     # it re-ranks them with finer evidence than the retrievers have.
     read_k: int = 10
+    # Retrieved passages searched for further mentions of each candidate
+    # answer (a string search, no model): how many articles name an answer
+    # is evidence for it.
+    mention_k: int = 30
     candidates: int = 50
     # "hybrid" (dense + BM25 fused by reciprocal rank), "dense" or "bm25".
     retrieval: str = "hybrid"
@@ -81,8 +85,8 @@ class Settings:
             raise ValueError(f"index_type must be auto, flat, hnsw or ivfpq, not {self.index_type!r}")
         if self.reader not in ("sentence", "neural", "auto"):
             raise ValueError(f"reader must be sentence, neural or auto, not {self.reader!r}")
-        if self.top_k < 1 or self.candidates < 1:
-            raise ValueError("top_k and candidates must be at least 1")
+        if min(self.top_k, self.candidates, self.read_k, self.mention_k) < 1:
+            raise ValueError("top_k, read_k, mention_k and candidates must be at least 1")
         if not 0.0 < self.duplicate_threshold <= 1.0:
             raise ValueError("duplicate_threshold must be in (0, 1]")
         return self

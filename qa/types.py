@@ -68,11 +68,20 @@ class Span:
     answer_end: int
     sentence_start: int
     sentence_end: int
-    score: float  # in [0, 1]
+    # The reader's own score: for the neural reader the raw start + end logit,
+    # comparable across passages; for the sentence reader a score in [0, 1].
+    score: float
+    # Neural reader: the "no answer" score of the window the span was read in.
+    null_score: float | None = None
 
     @property
     def answer(self) -> str:
         return self.passage.text[self.answer_start : self.answer_end]
+
+    @property
+    def margin(self) -> float:
+        """How far the span beats "no answer" where it was read (its score, without one)."""
+        return self.score - (self.null_score if self.null_score is not None else 0.0)
 
     @property
     def sentence(self) -> str:
@@ -98,12 +107,36 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """Another answer that other articles give, with its own evidence."""
+
+    answer: str
+    confidence: float
+    support: tuple[Citation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "confidence": round(self.confidence, 4),
+            "support": [c.to_dict() for c in self.support],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the bot says: a verbatim answer and the citations behind it.
 
+    ``confidence`` is the calibrated probability that the answer is right.
+    ``support`` holds one citation per independent article that gives the
+    answer (syndicated copies of an article count once and appear in its
+    ``also_in``), each with the answer's offsets in that article's words;
+    ``alternatives`` are other answers that other articles give with strong
+    evidence of their own ("sources differ").
+
     When the articles do not answer the question, ``answerable`` is False,
-    ``answer`` and ``sentence`` are empty and ``citations`` hold the closest
-    passages as related reading (with null ``answer_start``/``answer_end``).
+    ``answer`` and ``sentence`` are empty, ``support`` and ``alternatives``
+    are empty and ``citations`` hold the closest passages as related reading
+    (with null ``answer_start``/``answer_end``).
     """
 
     question: str
@@ -112,6 +145,8 @@ class Answer:
     confidence: float
     sentence: str
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    support: tuple[Citation, ...] = field(default_factory=tuple)
+    alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +156,8 @@ class Answer:
             "confidence": round(self.confidence, 4),
             "sentence": self.sentence,
             "citations": [c.to_dict() for c in self.citations],
+            "support": [c.to_dict() for c in self.support],
+            "alternatives": [a.to_dict() for a in self.alternatives],
         }
 
 

@@ -45,6 +45,13 @@ def bot(sample_settings: Settings) -> QAPipeline:
     return QAPipeline(sample_settings)
 
 
+@pytest.fixture(scope="session")
+def eager_bot(sample_settings: Settings) -> QAPipeline:
+    """The pipeline over the same index, answering with its best answer
+    however unsure: for tests of which answer is chosen, not of abstention."""
+    return QAPipeline(sample_settings.replace(min_confidence=0.0))
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample corpus."""

@@ -17,17 +17,23 @@ def _ask(client: Client, question: str, history: list | None = None) -> dict:
 
 
 def _check_citations(answer: dict, corpus: Path) -> None:
-    for c in answer["citations"]:
+    supports = [c for alternative in answer["alternatives"] for c in alternative["support"]]
+    for c in [*answer["citations"], *answer["support"], *supports]:
         assert file_text(c["source"], corpus)[c["start"] : c["end"]] == c["text"]
     if answer["answerable"]:
         top = answer["citations"][0]
         assert top["text"][top["answer_start"] : top["answer_end"]] == answer["answer"]
+        assert answer["support"][0] == top
+    else:
+        assert answer["support"] == answer["alternatives"] == []
 
 
 def test_ask_returns_the_answer_object(client: Client, app_server):
     answer = _ask(client, "Who founded Baring Vostok?")
     assert isinstance(answer, dict)
-    assert set(answer) == {"question", "answer", "answerable", "confidence", "sentence", "citations"}
+    assert set(answer) == {
+        "question", "answer", "answerable", "confidence", "sentence", "citations", "support", "alternatives"
+    }  # fmt: skip
     assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
     assert answer["citations"][0]["source"] == "001_2ba139ad32a30a4e.txt"
     assert "founder of the Moscow-based Baring Vostok" in answer["sentence"]

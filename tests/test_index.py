@@ -35,7 +35,7 @@ def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
     store = _store(corpus_copy, tmp_path / "index")
     index, report = store.update()
     assert report.rebuilt_because == "there was no index yet"
-    assert report.embedded_paragraphs == len(index.paragraphs) == 83
+    assert report.embedded_paragraphs == len(index.paragraphs) == 85
 
     index, report = store.update()
     assert report.up_to_date and report.embedded_paragraphs == 0
@@ -43,19 +43,19 @@ def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
     (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
     index, report = store.update()
     assert report.added == ["005_new.txt"] and report.embedded_paragraphs == 3
-    assert len(index.paragraphs) == 86
+    assert len(index.paragraphs) == 88
 
     changed = corpus_copy / "003_850cf3de63addd31.txt"
     changed.write_text(changed.read_text("utf-8") + "\nA paragraph added by the editor later.\n", "utf-8")
     index, report = store.update()
     assert report.changed == ["003_850cf3de63addd31.txt"]
-    assert report.embedded_paragraphs == 15  # the 14 paragraphs it had, plus the new one
-    assert len(index.paragraphs) == 87
+    assert report.embedded_paragraphs == 16  # the 15 paragraphs it had, plus the new one
+    assert len(index.paragraphs) == 89
 
     (corpus_copy / "001_2ba139ad32a30a4e.txt").unlink()
     index, report = store.update()
     assert report.removed == ["001_2ba139ad32a30a4e.txt"] and report.embedded_paragraphs == 0
-    assert len(index.paragraphs) == 67
+    assert len(index.paragraphs) == 69
     assert "001_2ba139ad32a30a4e.txt" not in {p.source for p in index.paragraphs}
 
     # What was reused is what a fresh build computes.
@@ -104,7 +104,7 @@ def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Pa
 
     bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=folder))
     assert "unreadable" in bot.last_update.rebuilt_because or "does not" in bot.last_update.rebuilt_because
-    assert bot.last_update.embedded_paragraphs == 83
+    assert bot.last_update.embedded_paragraphs == 85
     assert bot.ask("Who founded Baring Vostok?").answer == "Michael Calvey"
 
 
@@ -116,7 +116,7 @@ def test_another_model_triggers_a_rebuild(corpus_copy: Path, tmp_path: Path):
     shutil.copytree(model_path(PACKAGED_MODEL), other)
     index, report = _store(corpus_copy, folder, model=str(other)).update()
     assert report.rebuilt_because.startswith("the embedding model changed")
-    assert report.embedded_paragraphs == 83
+    assert report.embedded_paragraphs == 85
     assert index.manifest["model"] == str(other)
 
 
@@ -150,7 +150,7 @@ def test_killed_build_leaves_the_previous_index_usable(corpus_copy: Path, tmp_pa
 
     assert (folder / "CURRENT").read_text() == current
     index = _store(corpus_copy, folder).load()
-    assert len(index.paragraphs) == 83
+    assert len(index.paragraphs) == 85
     for leftover in corpus_copy.glob("bulk_*.txt"):
         leftover.unlink()
     bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=folder))
@@ -194,5 +194,5 @@ def test_manifest_lists_each_file_with_checksum(bot: QAPipeline):
     assert len(sources) == 5
     raw = (ROOT / "corpus" / "002_fab38d7c02004fe4.txt").read_bytes()
     assert sources["002_fab38d7c02004fe4.txt"].sha256 == hashlib.sha256(raw).hexdigest()
-    assert sources["002_fab38d7c02004fe4.txt"].paragraphs == 22
+    assert sources["002_fab38d7c02004fe4.txt"].paragraphs == 23
     assert json.dumps([s.to_dict() for s in bot.sources()])  # serialisable as the API returns it

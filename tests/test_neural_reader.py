@@ -27,16 +27,21 @@ def test_shipped_weights_load_offline_in_fp16_under_60_mb():
     assert "Michael Calvey" in "Michael Calvey founded Baring Vostok in 1994."[span.start : span.end]
 
 
-def test_answers_are_exact_substrings_of_the_passage():
-    reader = NeuralReader()
+def test_the_best_spans_of_each_passage_are_exact_substrings_with_raw_scores(bot: QAPipeline):
+    reader = NeuralReader(bot.index)
     text = file_text("001_2ba139ad32a30a4e.txt")
     paragraph = "Whelan was accused of espionage, a charge he denies. He is due to be kept in pre-trial detention until May 28 while the investigation continues."
     start = text.index(paragraph)
     passage = Passage("001_2ba139ad32a30a4e.txt", 13, start, start + len(paragraph), paragraph, 1.0)
-    [span] = reader.run("Until what date will Whelan be kept in detention?", [passage])
-    assert span.answer == "May 28"
-    assert text[start + span.answer_start : start + span.answer_end] == "May 28"
-    assert span.sentence.startswith("He is due to be kept") and span.answer in span.sentence
+    spans = reader.run("Until what date will Whelan be kept in detention?", [passage])
+    assert 1 < len(spans) <= reader.spans_per_passage
+    assert [s.score for s in spans] == sorted((s.score for s in spans), reverse=True)
+    best = spans[0]
+    assert best.answer == "May 28" and best.margin == best.score - best.null_score > 0
+    assert text[start + best.answer_start : start + best.answer_end] == "May 28"
+    assert best.sentence.startswith("He is due to be kept") and best.answer in best.sentence
+    for span in spans:
+        assert paragraph[span.answer_start : span.answer_end] == span.answer and span.answer in span.sentence
 
 
 def test_a_paragraph_longer_than_the_window_is_read_to_its_end():
