@@ -18,6 +18,20 @@ saved in fp16 safetensors with the tokenizer and config.
 A finished run is continued from its exported weights with ``--base OUT
 --data-offset STEPS``: a new stretch, with a fresh optimizer and schedule, that
 reads the same (seeded) data order from where the earlier run stopped.
+
+Two options train the reader for reading many retrieved passages at once, as
+the pipeline does:
+
+- ``--hard-negatives N`` pairs each answerable question with the N paragraphs
+  that our own retriever (qa/retrieval.py, hybrid, over every training
+  paragraph) ranks highest without containing its answer: distractors that
+  share the question's words, labelled "no answer".
+- ``--shared-norm W`` adds a loss normalised across all windows of a question
+  and its negatives (Clark & Gardner, 2018, "Simple and Effective
+  Multi-Paragraph Reading Comprehension"): the gold span must outscore every
+  span in the distractors, so span scores are comparable across passages,
+  which is what evidence aggregation compares. Batches then hold whole
+  questions.
 """
 
 from __future__ import annotations
@@ -63,29 +77,72 @@ class TrainConfig:
     threads: int | None = None
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda where there is one)
     export_only: bool = False  # write the weights of the latest checkpoint and stop
+    hard_negatives: int = 0  # retrieved answer-free paragraphs paired with each answerable question
+    shared_norm: float = 0.0  # weight of the loss normalised across a question's windows (0: off)
 
 
 def build_examples(
-    questions: list[SquadQuestion], negatives: float, rng: random.Random
-) -> list[tuple[str, str, int, str]]:
-    """(question, context, answer_start, answer_text) tuples; answer_start -1
-    marks a no-answer pair."""
+    questions: list[SquadQuestion],
+    negatives: float,
+    rng: random.Random,
+    hard: dict[str, list[str]] | None = None,
+) -> list[tuple[str, str, int, str, int]]:
+    """(question, context, answer_start, answer_text, question number) tuples;
+    answer_start -1 marks a no-answer pair. ``hard`` maps a question id to
+    mined distractor paragraphs."""
     by_article: dict[int, list[str]] = {}
     for q in questions:
         contexts = by_article.setdefault(q.article, [])
         if not contexts or contexts[-1] != q.context:
             contexts.append(q.context)
     examples = []
-    for q in questions:
+    for number, q in enumerate(questions):
         if not q.answers:
-            examples.append((q.question, q.context, -1, ""))
+            examples.append((q.question, q.context, -1, "", number))
             continue
-        examples.append((q.question, q.context, q.answer_starts[0], q.answers[0]))
+        examples.append((q.question, q.context, q.answer_starts[0], q.answers[0], number))
         if rng.random() < negatives:
             others = [c for c in by_article[q.article] if c != q.context and q.answers[0] not in c]
             if others:
-                examples.append((q.question, rng.choice(others), -1, ""))
+                examples.append((q.question, rng.choice(others), -1, "", number))
+        for context in (hard or {}).get(q.id, ()):
+            examples.append((q.question, context, -1, "", number))
     return examples
+
+
+def mine_hard_negatives(questions: list[SquadQuestion], per_question: int, work: Path) -> dict[str, list[str]]:
+    """For each answerable question, the paragraphs our hybrid retriever ranks
+    highest that are not its own and contain none of its answers."""
+    from qa import embeddings
+    from qa.index import IndexStore
+    from qa.retrieval import HybridRetriever
+    from qa.settings import Settings
+
+    corpus = work / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}
+    for q in questions:
+        if q.context not in names:
+            names[q.context] = f"p{len(names):06d}.txt"
+            (corpus / names[q.context]).write_text(q.context, "utf-8")
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=work / "index", group_duplicates=False)
+    index, _ = IndexStore(settings).open()
+    context_of = {name: context for context, name in names.items()}
+    retriever = HybridRetriever(index, settings)
+    answerable = [q for q in questions if q.answers]
+    vectors = embeddings.encode(index.model, [q.question for q in answerable])
+    mined: dict[str, list[str]] = {}
+    for q, vector in zip(answerable, vectors, strict=True):
+        found = []
+        for ranked in retriever.rank(q.question, per_question + 5, vector):
+            source = index.paragraphs[ranked.row].source
+            if source == names[q.context] or source in found or any(a in context_of[source] for a in q.answers):
+                continue
+            found.append(source)
+            if len(found) == per_question:
+                break
+        mined[q.id] = [context_of[source] for source in found]
+    return mined
 
 
 def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, torch.Tensor]:
@@ -102,7 +159,7 @@ def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, to
     )
     starts, ends = [], []
     for i, offsets in enumerate(encoded["offset_mapping"]):
-        _, _, answer_start, answer_text = examples[encoded["overflow_to_sample_mapping"][i]]
+        _, _, answer_start, answer_text, _ = examples[encoded["overflow_to_sample_mapping"][i]]
         sequence_ids = encoded.sequence_ids(i)
         start_token = end_token = 0
         if answer_start >= 0:
@@ -120,7 +177,50 @@ def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, to
         "token_type_ids": torch.tensor(encoded["token_type_ids"]),
         "start_positions": torch.tensor(starts),
         "end_positions": torch.tensor(ends),
+        "question": torch.tensor([examples[i][4] for i in encoded["overflow_to_sample_mapping"]]),
+        "in_context": torch.tensor(
+            [[sid == 1 for sid in encoded.sequence_ids(i)] for i in range(len(starts))], dtype=torch.bool
+        ),
     }
+
+
+def question_batches(question_of_window: torch.Tensor, batch_size: int, seed: int) -> list[torch.Tensor]:
+    """Windows packed into batches of whole questions (at most ``batch_size``
+    windows, unless one question has more), in a seeded order."""
+    windows: dict[int, list[int]] = {}
+    for window, question in enumerate(question_of_window.tolist()):
+        windows.setdefault(question, []).append(window)
+    order = torch.randperm(len(windows), generator=torch.Generator().manual_seed(seed)).tolist()
+    groups = list(windows.values())
+    batches, current = [], []
+    for g in order:
+        if current and len(current) + len(groups[g]) > batch_size:
+            batches.append(torch.tensor(current))
+            current = []
+        current += groups[g]
+    if current:
+        batches.append(torch.tensor(current))
+    return batches
+
+
+def shared_norm_loss(start_logits, end_logits, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy of the gold start and end over every context token of
+    every window of the same question: -log of the gold positions' share."""
+    losses = []
+    for question in batch["question"].unique():
+        rows = batch["question"] == question
+        mask = batch["in_context"][rows]
+        for logits, gold in ((start_logits, batch["start_positions"]), (end_logits, batch["end_positions"])):
+            gold = gold[rows]
+            if not (gold > 0).any():
+                continue  # no window of this question holds its answer
+            scores = logits[rows].float().masked_fill(~mask, float("-inf"))
+            at_gold = torch.zeros_like(mask)
+            at_gold[torch.arange(len(gold), device=gold.device), gold] = gold > 0
+            losses.append(scores.flatten().logsumexp(0) - scores[at_gold].logsumexp(0))
+    if not losses:
+        return start_logits.sum() * 0.0
+    return torch.stack(losses).mean()
 
 
 def train(config: TrainConfig) -> dict:
@@ -142,15 +242,21 @@ def train(config: TrainConfig) -> dict:
     tokenizer.model_max_length = config.max_length
 
     questions = load_squad(config.train, config.limit)
-    examples = build_examples(questions, config.negatives, random.Random(config.seed))
+    hard = None
+    if config.hard_negatives:
+        started = time.time()
+        hard = mine_hard_negatives(questions, config.hard_negatives, out / "mining")
+        log.info("mined %d hard negatives (%.0f s)", sum(map(len, hard.values())), time.time() - started)
+    examples = build_examples(questions, config.negatives, random.Random(config.seed), hard)
     started = time.time()
     features = featurize(tokenizer, examples, config.max_length, config.stride)
     n = len(features["input_ids"])
     log.info(
         "%d questions → %d examples → %d windows (%.0f s)", len(questions), len(examples), n, time.time() - started
     )
-
-    steps_per_epoch = math.ceil(n / config.batch_size)
+    # With the shared-norm loss a batch holds whole questions; otherwise windows are drawn one by one.
+    packed = question_batches(features["question"], config.batch_size, config.seed) if config.shared_norm else None
+    steps_per_epoch = len(packed) if packed else math.ceil(n / config.batch_size)
     total_steps = _schedule_length(asdict(config), steps_per_epoch)
     model = AutoModelForQuestionAnswering.from_pretrained(base, dtype=torch.float32).to(device)
     features = {k: v.to(device) for k, v in features.items()}
@@ -198,10 +304,18 @@ def train(config: TrainConfig) -> dict:
     while step < total_steps:
         data_step = step + config.data_offset  # where this step reads in the seeded data order
         epoch, in_epoch = divmod(data_step, steps_per_epoch)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
-        batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size].to(device)
+        if packed:
+            batch_order = torch.randperm(steps_per_epoch, generator=torch.Generator().manual_seed(config.seed + epoch))
+            batch_ids = packed[batch_order[in_epoch]].to(device)
+        else:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(config.seed + epoch))
+            batch_ids = order[in_epoch * config.batch_size : (in_epoch + 1) * config.batch_size].to(device)
+        batch = {k: v[batch_ids] for k, v in features.items()}
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            loss = model(**{k: v[batch_ids] for k, v in features.items()}).loss
+            output = model(**{k: v for k, v in batch.items() if k not in ("question", "in_context")})
+            loss = output.loss
+            if config.shared_norm:
+                loss = loss + config.shared_norm * shared_norm_loss(output.start_logits, output.end_logits, batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -260,9 +374,11 @@ def train(config: TrainConfig) -> dict:
 
 
 def _recipe(config: dict) -> dict:
-    """The settings a checkpoint must share to be resumed (its length may grow)."""
+    """The settings a checkpoint must share to be resumed (its length may grow);
+    a checkpoint from before a setting existed had its default."""
     ignored = ("export_only", "threads", "device", "checkpoint_every", "max_steps", "epochs", "dev_limit")
-    return {k: v for k, v in config.items() if k not in ignored}
+    defaults = asdict(TrainConfig(train="", dev=None, out=""))
+    return {k: v for k, v in (defaults | config).items() if k not in ignored}
 
 
 def _schedule_length(config: dict, steps_per_epoch: int) -> int:
@@ -318,6 +434,8 @@ def main(argv: list[str] | None = None) -> None:
         "seed",
         "threads",
         "device",
+        "hard_negatives",
+        "shared_norm",
     ):
         value = getattr(defaults, field)
         kind = type(value) if value is not None else int
