@@ -76,7 +76,8 @@ def main() -> None:
             # The reader gets what `ask` gives it: the follow-up with its pronoun resolved.
             question = standalone_question(q.question, as_messages(q.history))
             cases.append((question, bot.search(q.question, PASSAGES, q.history)))
-    fp32 = NeuralReader()
+    fp32 = NeuralReader(bot.index)
+    fp32.warm_up()
     variants = {"float32 (shipped, baseline)": fp32, "dynamic int8": int8_copy(fp32)}
     squad = load_squad(args.squad, args.squad_limit) if args.squad.exists() else []
     rows = []
