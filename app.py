@@ -36,7 +36,7 @@ from qa.render import escape_md, reply_markdown, sources
 log = logging.getLogger("qa.app")
 
 EXAMPLES = [
-    "Where did Pompeo meet Putin?",
+    "Which treaty did the US pull out of in February?",
     "Who founded Baring Vostok?",
     "What was Paul Whelan accused of?",
     "Who is the UK foreign secretary?",

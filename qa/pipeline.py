@@ -2,7 +2,7 @@
 
 >>> from qa import QAPipeline, Settings
 >>> bot = QAPipeline(Settings.from_env(corpus_dir="corpus"))
->>> answer = bot.ask("Where did Pompeo meet Putin?")
+>>> answer = bot.ask("Where did Putin meet Trump in July?")
 >>> answer.answer, answer.citations[0].source
 """
 

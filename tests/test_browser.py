@@ -52,7 +52,7 @@ def _ask(page, question: str) -> None:
 
 def test_ask_a_question_and_a_follow_up_in_the_browser(page):
     expect = playwright_api.expect
-    expect(page.get_by_text("Where did Pompeo meet Putin?").first).to_be_visible()  # example questions
+    expect(page.get_by_text("Which treaty did the US pull out of in February?").first).to_be_visible()  # examples
     expect(page.locator("#index-status")).to_contain_text("paragraphs")
 
     _ask(page, "What was Paul Whelan accused of?")
