@@ -53,7 +53,9 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+# Paragraphs come back question after question; segmenting one takes about 1.5 ms.
+@functools.lru_cache(maxsize=8192)
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """Sentence offsets in ``text``, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     for piece in _segmenter().segment(text):
@@ -69,7 +71,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans[-1] = (spans[-1][0], end)
         else:
             spans.append((start, end))
-    return spans or [(0, len(text))]
+    return tuple(spans) or ((0, len(text)),)
 
 
 _OPEN_QUOTE_END = re.compile(r",\s*[\"”’']?$")
