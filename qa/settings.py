@@ -52,7 +52,8 @@ class Settings:
     reader: str = "auto"
     reader_model: str = ""
     # Below this confidence the bot says the articles do not answer; unset,
-    # each reader uses the threshold calibrated for it on seed_dev.jsonl.
+    # each reader uses its own threshold (the neural reader: its calibrator's,
+    # fitted on SQuAD 2.0; see qa/models/calibrator/README.md).
     min_confidence: float | None = None
     max_question_chars: int = 2000
     max_file_bytes: int = 5_000_000
