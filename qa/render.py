@@ -28,9 +28,9 @@ class Source:
 
 def sources(answer: Answer) -> list[Source]:
     """Every citation of ``answer`` once, numbered in reading order."""
-    ordered: list[tuple[Citation, str]] = [(c, answer.answer) for c in answer.support or answer.citations[:1]]
-    if not answer.answerable:
-        ordered = []
+    ordered: list[tuple[Citation, str]] = []
+    if answer.answerable:
+        ordered += [(c, answer.answer) for c in answer.support or answer.citations[:1]]
     for alternative in answer.alternatives:
         ordered += [(c, alternative.answer) for c in alternative.support]
     seen = {(c.source, c.paragraph) for c, _ in ordered}
