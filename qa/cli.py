@@ -1,4 +1,4 @@
-"""Command line: ``python -m qa index | ask | sources`` (also installed as ``qa``)."""
+"""Command line: ``python -m qa index | ask | sources | eval | eval-reader | export-onnx`` (also installed as ``qa``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qa.articles import CorpusError
 from qa.index import IndexStore, UpdateReport
+from qa.onnx_models import Engine
 from qa.pipeline import QAPipeline, QuestionError
 from qa.render import format_answer
 from qa.settings import Settings
@@ -20,7 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
-        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+        settings = Settings.from_env(
+            corpus_dir=args.corpus, index_dir=args.index, model=args.model, engine=getattr(args, "engine", None)
+        )
         return args.command(args, settings)
     except (CorpusError, QuestionError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -36,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--index", metavar="DIR", help="index folder (default: index, or $QA_INDEX_DIR)")
     common.add_argument(
         "--model", help="sentence-transformers model name or folder (default: the packaged all-MiniLM-L6-v2)"
+    )
+    common.add_argument(
+        "--engine",
+        choices=[e.value for e in Engine],
+        help="what runs the models (default: onnx-int8, or $QA_ENGINE; see qa/onnx_models.py)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
 
@@ -79,8 +87,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="M",
         help="abstain unless the best span beats no-answer by M (SQuAD 2.0); several values: one line each",
     )
+    reader.add_argument("--engine", choices=[e.value for e in Engine], help="what runs the reader (default: torch)")
     reader.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
     reader.set_defaults(command=_eval_reader, corpus=None, index=None, model=None)
+
+    export = commands.add_parser(
+        "export-onnx", help="export the reader (fp32 and int8) and the query encoder to ONNX ahead of first use"
+    )
+    export.add_argument("--reader-model", metavar="DIR", help="reader weights (default: the shipped reader)")
+    export.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+    export.set_defaults(command=_export_onnx, corpus=None, index=None, model=None)
 
     sources = commands.add_parser("sources", parents=[common], help="list the indexed articles")
     sources.add_argument("--json", action="store_true", help="print as JSON")
@@ -145,7 +161,8 @@ def _eval_reader(args: argparse.Namespace, settings: Settings) -> int:
 
     path = args.reader_model or settings.reader_model or str(SHIPPED_READER)
     questions = load_squad(args.squad, args.limit)
-    reading = read_gold_paragraphs(load_span_model(path), questions)
+    engine = args.engine or Engine.TORCH.value  # the reference: what the reader was trained and scored with
+    reading = read_gold_paragraphs(load_span_model(path, engine, str(settings.cache_dir)), questions)
     for i, margin in enumerate(args.null_margin or [None]):
         scores = reading.scores(margin)
         line = f"{scores.questions} questions: EM {scores.exact_match:.2f}  F1 {scores.f1:.2f}"
@@ -156,6 +173,18 @@ def _eval_reader(args: argparse.Namespace, settings: Settings) -> int:
         print(line)
         if args.predictions and i == 0:
             Path(args.predictions).write_text(json.dumps(scores.predictions, ensure_ascii=False, indent=1), "utf-8")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.embeddings import model_path
+    from qa.neural_reader import SHIPPED_READER
+    from qa.onnx_models import encoder_file, reader_file
+
+    reader = args.reader_model or settings.reader_model or str(SHIPPED_READER)
+    for engine in (Engine.ONNX, Engine.ONNX_INT8):
+        print(f"reader, {engine.value}: {reader_file(reader, engine, settings.cache_dir)}")
+    print(f"query encoder: {encoder_file(model_path(settings.model), settings.cache_dir)}")
     return 0
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from qa.onnx_models import Engine, encoder_file, session
 from qa.settings import PACKAGED_MODEL
+
+log = logging.getLogger(__name__)
 
 # Nothing is fetched at run time: a model is a local folder or already cached.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,3 +72,41 @@ def encode(
     vectors = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
     vectors[order] = np.vstack(rows)
     return vectors
+
+
+def encode_query(model: str, text: str, engine: str = Engine.TORCH.value, cache_dir: Path | None = None) -> np.ndarray:
+    """One unit-length query vector, by the engine the settings name (the
+    index itself is always embedded by PyTorch: ONNX fp32 agrees with it to
+    about 1e-6, and an int8 encoder would not, so queries stay fp32)."""
+    onnx = None if engine == Engine.TORCH else load_onnx_encoder(model, str(cache_dir) if cache_dir else None)
+    return onnx.encode([text])[0] if onnx else encode(model, [text])[0]
+
+
+class OnnxEncoder:
+    """The sentence encoder run by ONNX Runtime (qa/onnx_models.py)."""
+
+    def __init__(self, model: str, cache_dir: str | None = None):
+        from transformers import AutoTokenizer
+
+        path = model_path(model)
+        config = Path(path) / "sentence_bert_config.json"
+        self.max_length = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.session = session(encoder_file(path, Path(cache_dir) if cache_dir else None))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        batch = self.tokenizer(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
+        )
+        feed = {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        return self.session.run(None, feed)[0]
+
+
+@functools.lru_cache(maxsize=2)
+def load_onnx_encoder(model: str, cache_dir: str | None = None) -> OnnxEncoder | None:
+    """The ONNX encoder, or None (with a warning, once) if it cannot be exported or loaded."""
+    try:
+        return OnnxEncoder(model, cache_dir)
+    except Exception as err:  # queries are then encoded by PyTorch, as the index was
+        log.warning("Cannot run the query encoder with ONNX Runtime (%s); using PyTorch instead", err)
+        return None

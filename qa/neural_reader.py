@@ -14,8 +14,10 @@ from qa.aggregate import Evidence
 from qa.answer_types import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
 from qa.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
 from qa.index import CorpusIndex, bm25_tokenize
+from qa.onnx_models import Engine, reader_file, session
 from qa.reader import sentence_spans
-from qa.span_model import SpanModel
+from qa.span_model import SpanModel, SpanScore
+from qa.timing import stage
 from qa.types import Passage, Span
 
 log = logging.getLogger(__name__)
@@ -23,13 +25,17 @@ log = logging.getLogger(__name__)
 SHIPPED_READER = Path(__file__).resolve().parent / "models" / "reader"
 
 
-@functools.lru_cache(maxsize=2)
-def load_span_model(path: str) -> SpanModel:
-    import torch
-
-    model = SpanModel(path)
-    model.model.to(torch.float32)
-    return model
+@functools.lru_cache(maxsize=4)
+def load_span_model(path: str, engine: str = Engine.TORCH.value, cache_dir: str | None = None) -> SpanModel:
+    """The span model of the weights in ``path``, run by ``engine`` (by
+    PyTorch, with a warning, if the ONNX export cannot be made or loaded)."""
+    if engine != Engine.TORCH:
+        try:
+            file = reader_file(path, Engine(engine), Path(cache_dir) if cache_dir else None)
+            return SpanModel(path, session=session(file))
+        except Exception as err:  # an answer from PyTorch beats no answer; the warning says why it is slower
+            log.warning("Cannot run the reader with %s (%s); using PyTorch instead", engine, err)
+    return SpanModel(path)
 
 
 @functools.lru_cache(maxsize=2)
@@ -56,9 +62,13 @@ class NeuralReader:
         calibrator: Path | str | None = SHIPPED_CALIBRATOR,
         question_types: Path | str = SHIPPED_TYPES,
         spans_per_passage: int = 5,
+        engine: Engine | str = Engine.TORCH,
+        cache_dir: Path | str | None = None,
     ):
         self.index = index
         self.path = str(path)
+        self.engine = Engine(engine)
+        self.cache_dir = str(cache_dir) if cache_dir else None
         # None only while a calibrator is being fitted: the reader then finds spans but cannot score answers.
         self.calibrator_path = str(calibrator) if calibrator else None
         self.question_types_path = str(question_types)
@@ -70,7 +80,7 @@ class NeuralReader:
     def warm_up(self) -> None:
         if self.span_model is not None:
             return
-        self.span_model = load_span_model(self.path)
+        self.span_model = load_span_model(self.path, self.engine.value, self.cache_dir)
         self.question_types = load_question_types(self.question_types_path)
         gazetteers()  # about a second: not on the first question
         self.index.document_frequency  # noqa: B018 -- likewise
@@ -97,6 +107,10 @@ class NeuralReader:
         found = self.span_model.top_spans(
             [question] * len(passages), [p.text for p in passages], self.spans_per_passage
         )
+        with stage("reader: sentences"):
+            return self._spans(passages, found)
+
+    def _spans(self, passages: Sequence[Passage], found: list[list[SpanScore]]) -> list[Span]:
         spans = []
         for passage, candidates in zip(passages, found, strict=True):
             sentences = sentence_spans(passage.text)

@@ -21,6 +21,7 @@ from qa.index import CorpusIndex, IndexStore, Progress, UpdateReport
 from qa.reader import Reader, SentenceReader
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
+from qa.timing import stage
 from qa.types import Alternative, Answer, Citation, Location, Message, Passage, SourceInfo, Span
 
 # Words that point back to an earlier turn of the conversation.
@@ -56,7 +57,9 @@ class QAPipeline:
         self._parts = self._assemble(index)
 
     def _assemble(self, index: CorpusIndex) -> _Components:
-        return _Components(index, HybridRetriever(index, self.settings), make_reader(self.settings, index))
+        retriever = HybridRetriever(index, self.settings)
+        retriever.warm_up()
+        return _Components(index, retriever, make_reader(self.settings, index))
 
     @property
     def index(self) -> CorpusIndex:
@@ -87,7 +90,22 @@ class QAPipeline:
         passages = parts.retriever.run(retrieval_query(question, context), max(read_k, self.settings.mention_k))
         asked = standalone_question(question, messages)
         spans = parts.reader.run(asked, passages[:read_k], context)
-        ranked = parts.reader.rank(asked, aggregate(spans, passages, parts.index.family_of))
+        with stage("aggregation"):
+            answers = aggregate(spans, passages, parts.index.family_of)
+        with stage("ranking and calibration"):
+            ranked = parts.reader.rank(asked, answers)
+        with stage("citations"):
+            return self._answer(question, ranked, passages, parts, k)
+
+    def _answer(
+        self,
+        question: str,
+        ranked: list[tuple[float, Evidence]],
+        passages: list[Passage],
+        parts: _Components,
+        k: int,
+    ) -> Answer:
+        """The answer object: the best answer if it clears the threshold, with its citations."""
         threshold = self.settings.min_confidence
         if threshold is None:
             threshold = parts.reader.abstain_below
@@ -143,6 +161,13 @@ class QAPipeline:
         question = question.strip()
         if not question:
             raise QuestionError("Please type a question: it is empty.")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate ("\ud800") can arrive in JSON, but no tokenizer or file holds one.
+            raise QuestionError(
+                "The question holds characters that are not valid text (an unpaired surrogate)."
+            ) from None
         if len(question) > self.settings.max_question_chars:
             raise QuestionError(
                 f"The question is {len(question):,} characters long; the limit is "
@@ -178,7 +203,7 @@ def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
     if settings.reader == "neural" or (settings.reader == "auto" and has_weights):
         if not has_weights:
             raise RuntimeError(f"No reader weights in {path}: train them with python -m qa.train_reader")
-        reader = NeuralReader(index, path)
+        reader = NeuralReader(index, path, engine=settings.engine, cache_dir=settings.cache_dir)
     else:
         reader = SentenceReader(index)
     reader.warm_up()

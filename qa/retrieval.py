@@ -13,6 +13,7 @@ import numpy as np
 from qa import embeddings
 from qa.index import CorpusIndex
 from qa.settings import Settings
+from qa.timing import stage
 from qa.types import Location, Passage
 
 
@@ -31,8 +32,15 @@ class HybridRetriever:
         self.index = index
         self.settings = settings
 
+    def warm_up(self) -> None:
+        """Load the query encoder (exporting it to ONNX first, if that is the engine and it is not cached)."""
+        if self.settings.retrieval in ("hybrid", "dense"):
+            embeddings.encode_query(self.index.model, "warm-up", self.settings.engine, self.settings.cache_dir)
+
     def run(self, query: str, k: int | None = None) -> list[Passage]:
-        return [self.to_passage(r) for r in self.rank(query, k or self.settings.top_k)]
+        ranked = self.rank(query, k or self.settings.top_k)
+        with stage("fusion and passages"):
+            return [self.to_passage(r) for r in ranked]
 
     def rank(self, query: str, k: int, vector: np.ndarray | None = None) -> list[RankedParagraph]:
         """Top ``k`` paragraphs, one per duplicate group, best first. ``vector``
@@ -41,11 +49,19 @@ class HybridRetriever:
         dense_hits = lexical_hits = []
         if s.retrieval in ("hybrid", "dense"):
             if vector is None:
-                vector = embeddings.encode(self.index.model, [query])[0]
-            dense_hits = self.index.dense_search(vector, s.candidates)
+                with stage("query encoding"):
+                    vector = embeddings.encode_query(self.index.model, query, s.engine, s.cache_dir)
+            with stage("dense search"):
+                dense_hits = self.index.dense_search(vector, s.candidates)
         if s.retrieval in ("hybrid", "bm25"):
-            lexical_hits = self.index.lexical_search(query, s.candidates)
+            with stage("BM25 search"):
+                lexical_hits = self.index.lexical_search(query, s.candidates)
 
+        with stage("fusion and passages"):
+            return self._fuse(dense_hits, lexical_hits, k)
+
+    def _fuse(self, dense_hits: list[tuple[int, float]], lexical_hits: list[tuple[int, float]], k: int):
+        s = self.settings
         fused: dict[int, float] = {}
         for hits in (dense_hits, lexical_hits):
             for rank, (row, _) in enumerate(hits):

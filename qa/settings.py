@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from qa.onnx_models import Engine, default_cache_dir
 
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
@@ -51,6 +53,12 @@ class Settings:
     # (neural when its weights are there).
     reader: str = "auto"
     reader_model: str = ""
+    # What runs the reader and the query encoder: "onnx-int8" (ONNX Runtime,
+    # the reader quantised to int8), "onnx" (ONNX Runtime, fp32) or "torch".
+    # The ONNX files are exported from the PyTorch weights into cache_dir on
+    # first use (`qa export-onnx` does it ahead of time).
+    engine: str = Engine.ONNX_INT8.value
+    cache_dir: Path = field(default_factory=default_cache_dir)
     # Below this confidence the bot says the articles do not answer; unset,
     # each reader uses its own threshold (the neural reader: its calibrator's,
     # fitted on SQuAD 2.0; see qa/models/calibrator/README.md).
@@ -80,12 +88,15 @@ class Settings:
     def validated(self) -> Settings:
         object.__setattr__(self, "corpus_dir", Path(self.corpus_dir))
         object.__setattr__(self, "index_dir", Path(self.index_dir))
+        object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
         if self.index_type not in ("auto", "flat", "hnsw", "ivfpq"):
             raise ValueError(f"index_type must be auto, flat, hnsw or ivfpq, not {self.index_type!r}")
         if self.reader not in ("sentence", "neural", "auto"):
             raise ValueError(f"reader must be sentence, neural or auto, not {self.reader!r}")
+        if self.engine not in {e.value for e in Engine}:
+            raise ValueError(f"engine must be one of {', '.join(e.value for e in Engine)}, not {self.engine!r}")
         if min(self.top_k, self.candidates, self.read_k, self.mention_k) < 1:
             raise ValueError("top_k, read_k, mention_k and candidates must be at least 1")
         if not 0.0 < self.duplicate_threshold <= 1.0:

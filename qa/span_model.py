@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from qa.timing import stage
+
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class SpanModel:
         stride: int = 96,
         max_answer_tokens: int = 30,
         batch_size: int = 32,
+        session=None,
     ):
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         from transformers.utils import logging as transformers_logging
@@ -40,13 +46,19 @@ class SpanModel:
         transformers_logging.disable_progress_bar()
         if isinstance(model_or_path, str | Path):
             tokenizer = AutoTokenizer.from_pretrained(str(model_or_path))
-            model_or_path = AutoModelForQuestionAnswering.from_pretrained(str(model_or_path), dtype=torch.float32)
-        self.model = model_or_path
+            if session is None:
+                model_or_path = AutoModelForQuestionAnswering.from_pretrained(str(model_or_path), dtype=torch.float32)
+        # An ONNX Runtime session (qa/onnx_models.py) runs the forward pass when given; else the PyTorch model.
+        self.session = session
+        self.model = None if session is not None else model_or_path
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.stride = stride
         self.max_answer_tokens = max_answer_tokens
         self.batch_size = batch_size
+        # Every window repeats the question, so a long one is cut to leave room
+        # for the passage (and the tokenizer needs stride < room for the passage).
+        self.max_question_tokens = (max_length - stride) // 2
 
     def best_spans(self, questions: Sequence[str], contexts: Sequence[str]) -> list[SpanScore]:
         """The best span for each (question, context) pair."""
@@ -56,8 +68,31 @@ class SpanModel:
         """The ``n`` best distinct spans for each (question, context) pair, best
         first. Scores are raw logit sums, comparable across pairs and windows:
         nothing is normalised per passage."""
-        encoded = self.tokenizer(
-            list(questions),
+        with stage("reader: tokenising"):
+            encoded = self._encode(questions, contexts)
+        pair_of_window = encoded["overflow_to_sample_mapping"]
+        found: list[dict[tuple[int, int], SpanScore]] = [{} for _ in questions]
+        was_training = self.model is not None and self.model.training
+        if self.model is not None:
+            self.model.eval()
+        with torch.inference_mode():
+            for windows in self._batches([len(ids) for ids in encoded["input_ids"]]):
+                batch = self.tokenizer.pad(
+                    {k: [encoded[k][w] for w in windows] for k in _INPUTS},
+                    return_tensors="np",
+                )
+                with stage("reader: forward pass"):
+                    start_logits, end_logits = self._logits(batch)
+                with stage("reader: best spans"):
+                    self._collect(encoded, windows, start_logits, end_logits, n, found, pair_of_window)
+        if was_training:
+            self.model.train()
+        return [sorted(spans.values(), key=lambda c: -c.score)[:n] for spans in found]
+
+    def _encode(self, questions: Sequence[str], contexts: Sequence[str]):
+        bounded = {q: self._bounded(q) for q in set(questions)}
+        return self.tokenizer(
+            [bounded[q] for q in questions],
             list(contexts),
             truncation="only_second",
             max_length=self.max_length,
@@ -65,38 +100,42 @@ class SpanModel:
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
         )
-        pair_of_window = encoded["overflow_to_sample_mapping"]
-        found: list[dict[tuple[int, int], SpanScore]] = [{} for _ in questions]
-        was_training = self.model.training
-        self.model.eval()
-        with torch.inference_mode():
-            for windows in self._batches([len(ids) for ids in encoded["input_ids"]]):
-                batch = self.tokenizer.pad(
-                    {k: [encoded[k][w] for w in windows] for k in ("input_ids", "attention_mask", "token_type_ids")},
-                    return_tensors="pt",
-                )
-                out = self.model(**{k: v.to(self.model.device) for k, v in batch.items()})
-                in_context = torch.zeros_like(batch["input_ids"], dtype=torch.bool)
-                for row, w in enumerate(windows):
-                    ids = encoded.sequence_ids(w)
-                    in_context[row, : len(ids)] = torch.tensor([sid == 1 for sid in ids])
-                for row, (best, where, null) in enumerate(
-                    self._best(out.start_logits.float().cpu(), out.end_logits.float().cpu(), in_context, n)
-                ):
-                    w = windows[row]
-                    offsets = encoded["offset_mapping"][w]
-                    length = in_context.shape[1]
-                    for score, flat in zip(best, where, strict=True):
-                        s, e = divmod(flat, length)
-                        candidate = SpanScore(offsets[s][0], offsets[e][1], score, null)
-                        # Windows overlap, so one span can come from two of them: keep its best reading.
-                        spans = found[pair_of_window[w]]
-                        key = (candidate.start, candidate.end)
-                        if key not in spans or candidate.score > spans[key].score:
-                            spans[key] = candidate
-        if was_training:
-            self.model.train()
-        return [sorted(spans.values(), key=lambda c: -c.score)[:n] for spans in found]
+
+    def _collect(self, encoded, windows, start_logits, end_logits, n, found, pair_of_window) -> None:
+        """Adds each window's ``n`` best spans to its pair's candidates, as character offsets."""
+        in_context = torch.zeros(start_logits.shape, dtype=torch.bool)
+        for row, w in enumerate(windows):
+            ids = encoded.sequence_ids(w)
+            in_context[row, : len(ids)] = torch.tensor([sid == 1 for sid in ids])
+        length = in_context.shape[1]
+        for row, (best, where, null) in enumerate(self._best(start_logits, end_logits, in_context, n)):
+            w = windows[row]
+            offsets = encoded["offset_mapping"][w]
+            spans = found[pair_of_window[w]]
+            for score, flat in zip(best, where, strict=True):
+                s, e = divmod(flat, length)
+                candidate = SpanScore(offsets[s][0], offsets[e][1], score, null)
+                # Windows overlap, so one span can come from two of them: keep its best reading.
+                key = (candidate.start, candidate.end)
+                if key not in spans or candidate.score > spans[key].score:
+                    spans[key] = candidate
+
+    def _logits(self, batch: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Start and end logits of a padded batch of windows, as float32 on the CPU."""
+        if self.session is not None:
+            start, end = self.session.run(None, {k: batch[k].astype(np.int64) for k in _INPUTS})
+            return torch.from_numpy(start), torch.from_numpy(end)
+        out = self.model(**{k: torch.from_numpy(batch[k]).to(self.model.device) for k in _INPUTS})
+        return out.start_logits.float().cpu(), out.end_logits.float().cpu()
+
+    def _bounded(self, question: str) -> str:
+        """The question, or its last ``max_question_tokens`` tokens (a long
+        question usually ends with what it asks)."""
+        encoded = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+        offsets = encoded["offset_mapping"]
+        if len(offsets) <= self.max_question_tokens:
+            return question
+        return question[offsets[-self.max_question_tokens][0] :]
 
     def _batches(self, lengths: list[int]) -> list[list[int]]:
         """Windows grouped by length, so a short paragraph is not padded to the

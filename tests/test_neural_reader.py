@@ -64,3 +64,42 @@ def test_the_pipeline_with_the_neural_reader_answers_and_abstains(sample_setting
     assert (CORPUS / top.source).read_bytes().decode("utf-8")[top.start : top.end] == top.text
     assert top.text[top.answer_start : top.answer_end] == answer.answer
     assert not bot.ask("Who won the 2019 Champions League final?").answerable
+
+
+def test_onnx_readers_find_the_spans_pytorch_finds(bot: QAPipeline, seed_dev, tmp_path_factory):
+    """The exported fp32 graph gives PyTorch's spans and scores; the int8 one
+    (the default engine) the same best span on nearly every passage."""
+    from qa.onnx_models import Engine
+
+    cache = tmp_path_factory.getbasetemp() / "onnx"
+    torch_model = load_span_model(str(SHIPPED_READER))
+    fp32 = load_span_model(str(SHIPPED_READER), Engine.ONNX.value, str(cache))
+    int8 = load_span_model(str(SHIPPED_READER), Engine.ONNX_INT8.value, str(cache))
+    assert torch_model.session is None and fp32.session is not None and int8.session is not None
+    questions, passages = [], []
+    for q in seed_dev[:20]:
+        for p in bot.search(q["question"], 3):
+            questions.append(q["question"])
+            passages.append(p.text)
+    reference = torch_model.top_spans(questions, passages, 3)
+    for engine_spans, exact in (
+        (fp32.top_spans(questions, passages, 3), True),
+        (int8.top_spans(questions, passages, 3), False),
+    ):
+        same_best = 0
+        for ours, theirs in zip(engine_spans, reference, strict=True):
+            same_best += (ours[0].start, ours[0].end) == (theirs[0].start, theirs[0].end)
+            if exact:
+                assert [(s.start, s.end) for s in ours] == [(s.start, s.end) for s in theirs]
+                assert all(abs(a.score - b.score) < 1e-3 for a, b in zip(ours, theirs, strict=True))
+        assert same_best >= (len(reference) if exact else 0.9 * len(reference))
+
+
+def test_a_question_longer_than_the_window_is_cut_not_a_crash():
+    """A question must leave the passage more room than the stride: the
+    tokenizer panics otherwise (a Rust panic nothing catches)."""
+    model = load_span_model(str(SHIPPED_READER))
+    question = ("Could you please tell me, considering everything the articles report about the talks, " * 12)[:1000]
+    context = "Pompeo and Putin held talks in Sochi on Tuesday."
+    [span] = model.best_spans([question + " Where did Pompeo and Putin hold talks?"], [context])
+    assert context[span.start : span.end]
