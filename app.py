@@ -1,13 +1,18 @@
-"""The Gradio app: a chat over the articles, and a documented HTTP API.
+"""The app: a chat over the articles, and two documented HTTP APIs on one port.
 
     python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index]
 
-Named API endpoints (see the app's "Use via API" page):
+Gradio's named endpoints (for gradio_client; see the app's "Use via API" page):
     /ask      (question, history=[]) -> the answer object
     /search   (query, k=5)           -> passages
     /sources  ()                     -> indexed articles
     /chat     the chat itself
     /upload   (files)                -> what was added
+
+Plain JSON routes, one request per call (qa/http_api.py; documented at /docs):
+    POST /api/ask  {"question": ..., "history": [...]}  -> the answer object
+    GET  /api/search?q=...&k=5                          -> passages
+    GET  /api/sources                                   -> indexed articles
 
 Everything about finding and reading answers lives in the ``qa`` library; this
 file only presents it.
@@ -27,10 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import uvicorn
 
 from qa import Answer, QAPipeline, QuestionError, Settings
 from qa.articles import ArticleError, add_article
 from qa.cli import ProgressBar, describe_update
+from qa.http_api import create_api
 from qa.render import escape_md, reply_markdown, sources
 
 log = logging.getLogger("qa.app")
@@ -228,9 +235,12 @@ def main(argv: list[str] | None = None) -> None:
     with ProgressBar() as bar:
         bot = QAPipeline(settings, progress=bar)
     print(describe_update(bot.last_update, len(bot.index.paragraphs)), flush=True)
-    app = build_app(bot)
-    app.queue(default_concurrency_limit=4)
-    app.launch(server_name=settings.host, server_port=settings.port, css=CSS, footer_links=["api"])
+    blocks = build_app(bot)
+    blocks.queue(default_concurrency_limit=4)
+    server = gr.mount_gradio_app(create_api(bot), blocks, path="/", css=CSS, footer_links=["api"])
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"Serving the chat on {url}/ and the JSON API on {url}/api/ (documented at {url}/docs)", flush=True)
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
 
 
 if __name__ == "__main__":

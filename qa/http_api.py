@@ -1,0 +1,218 @@
+"""The plain JSON API: ``POST /api/ask``, ``GET /api/search``, ``GET /api/sources``.
+
+Gradio's named endpoints go through its queue and an event stream (two
+requests a call); these routes answer in one request, for scripts and
+services. The app serves both on one port (``app.py`` mounts the chat on
+this FastAPI app) and FastAPI documents these at ``/docs``.
+
+Every error is JSON with a human message, ``{"error": "..."}``: 400 for a
+question the pipeline refuses or a body that is not JSON, 413 for a body over
+``MAX_BODY_BYTES``, 422 for a field of the wrong type or out of range, 500
+(message only; the traceback goes to the server log) for anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from qa.pipeline import QAPipeline, QuestionError
+from qa.types import Answer, Passage, SourceInfo
+
+log = logging.getLogger(__name__)
+
+# A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
+MAX_BODY_BYTES = 256 * 1024
+MAX_TURNS = 50
+MAX_TURN_CHARS = 20_000
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_TURN_CHARS)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "When did he arrive?",
+                    "history": [
+                        {"role": "user", "content": "Who is the US secretary of state?"},
+                        {"role": "assistant", "content": "Mike Pompeo"},
+                    ],
+                }
+            ]
+        },
+    )
+    question: str = Field(description="The question, at most 2,000 characters (QA_MAX_QUESTION_CHARS)")
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS, description="Earlier turns, oldest first")
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 500)}
+
+
+def create_api(bot: QAPipeline) -> FastAPI:
+    api = FastAPI(
+        title="News QA",
+        summary="Cited, extractive answers from a folder of news articles",
+        description=__doc__.split("\n\n", 1)[1],
+        version="1",
+        docs_url=None,  # served below from the swagger-ui-bundle package: FastAPI's default loads it from a CDN
+        redoc_url=None,
+    )
+    api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    api.add_exception_handler(QuestionError, _question_error)
+    api.add_exception_handler(RequestValidationError, _invalid_request)
+    api.add_exception_handler(StarletteHTTPException, _http_error)
+    api.add_exception_handler(Exception, _internal_error)
+
+    @api.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=api.openapi_url or "/openapi.json",
+            title="News QA: JSON API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
+
+    @api.post("/api/ask", responses={200: {"model": Answer}, **ERRORS}, tags=["answers"])
+    def ask(request: AskRequest) -> JSONResponse:
+        """Answer a question with verbatim text from the articles and its citations.
+
+        The answer object: `answer` (empty when the articles do not answer),
+        `answerable`, `confidence` (the calibrated probability that the answer
+        is right), `sentence`, `citations` (the first holds the answer, the
+        others are related passages), `support` (one citation per independent
+        article that gives the answer) and `alternatives` (other answers other
+        articles give). Every citation's `start`/`end` slice its file, decoded
+        as UTF-8, to its `text`; `answer_start`/`answer_end` index into `text`.
+        """
+        history = [turn.model_dump() for turn in request.history]
+        return JSONResponse(bot.ask(request.question, history).to_dict())
+
+    @api.get("/api/search", responses={200: {"model": list[Passage]}, **ERRORS}, tags=["answers"])
+    def search(
+        q: Annotated[str, Query(description="What to search for", max_length=MAX_TURN_CHARS)],
+        k: Annotated[int, Query(ge=1, le=50, description="How many passages")] = 5,
+    ) -> JSONResponse:
+        """The `k` passages most relevant to `q`, one per group of syndicated copies."""
+        return JSONResponse([p.to_dict() for p in bot.search(q, k)])
+
+    @api.get("/api/sources", responses={200: {"model": list[SourceInfo]}, **ERRORS}, tags=["corpus"])
+    def sources() -> JSONResponse:
+        """The indexed articles: `source` (file name), `title`, `paragraphs`, `sha256`."""
+        return JSONResponse([s.to_dict() for s in bot.sources()])
+
+    @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str) -> JSONResponse:
+        # Without this, the chat mounted at / would answer with its own 404.
+        methods = {r.path: sorted(r.methods) for r in api.routes if isinstance(r, APIRoute) and "{" not in r.path}
+        if f"/api/{path}" in methods:
+            allowed = " or ".join(methods[f"/api/{path}"])
+            return JSONResponse({"error": f"/api/{path} takes {allowed} requests."}, 405)
+        return JSONResponse({"error": f"No route /api/{path}; the JSON API is documented at /docs."}, 404)
+
+    return api
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes on the JSON routes, by its
+    declared length or, without one, as it streams in (pure ASGI: Gradio's
+    event streams, mounted on the same app, pass through untouched)."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await _too_large(self.limit)(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await _too_large(self.limit)(scope, receive, send)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"error": f"The request body is over {limit // 1024} KB."}, status_code=413)
+
+
+def _question_error(_: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"error": str(err)}, status_code=400)
+
+
+def _invalid_request(_: Request, err: Exception) -> JSONResponse:
+    errors: list[dict[str, Any]] = list(err.errors()) if isinstance(err, RequestValidationError) else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"error": "The request body is not valid JSON."}, status_code=400)
+    if any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return JSONResponse(
+            {
+                "error": 'The request body must be a JSON object, {"question": ..., "history": [...]}, '
+                "sent with Content-Type: application/json."
+            },
+            status_code=422,
+        )
+    return JSONResponse({"error": "; ".join(_describe(e) for e in errors) or "Invalid request."}, status_code=422)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """``history[0].role: Input should be 'user' or 'assistant'`` from pydantic's error."""
+    where = ""
+    for part in error.get("loc", ())[1:] if error.get("loc", ("",))[0] in ("body", "query") else error.get("loc", ()):
+        where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
+    message = str(error.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message
+
+
+def _http_error(_: Request, err: Exception) -> JSONResponse:
+    code = getattr(err, "status_code", 500)
+    detail = getattr(err, "detail", "")
+    message = {404: "No such route; the JSON API is documented at /docs.", 405: "Method not allowed here."}.get(code)
+    return JSONResponse({"error": message or str(detail) or "Request failed."}, status_code=code)
+
+
+def _internal_error(request: Request, err: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path)
+    return JSONResponse(
+        {"error": "The server could not answer this request; its log has the details."}, status_code=500
+    )
