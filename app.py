@@ -7,7 +7,7 @@ Gradio's named endpoints (for gradio_client; see the app's "Use via API" page):
     /search   (query, k=5)           -> passages
     /sources  ()                     -> indexed articles
     /chat     the chat itself
-    /upload   (files)                -> what was added
+    /upload   (files, replace=False) -> what was added
 
 Plain JSON routes, one request per call (qa/http_api.py; documented at /docs):
     POST /api/ask  {"question": ..., "history": [...]}  -> the answer object
@@ -26,8 +26,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import argparse
+import functools
 import html
 import logging
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,7 @@ import gradio as gr
 import uvicorn
 
 from qa import Answer, QAPipeline, QuestionError, Settings
-from qa.articles import ArticleError, add_article
+from qa.articles import ArticleError, ArticleExists, add_article, prune_backups
 from qa.cli import ProgressBar, describe_update
 from qa.http_api import create_api
 from qa.render import escape_md, reply_markdown, sources
@@ -57,9 +60,41 @@ CSS = """
 """
 
 
+def clear_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """An endpoint whose every failure reaches the caller as a ``gr.Error``
+    with a message (Gradio shows other exceptions as an empty error); an
+    unexpected one is logged with its traceback, which the caller never sees."""
+
+    @functools.wraps(endpoint)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        except gr.Error:
+            raise
+        except QuestionError as err:
+            raise gr.Error(str(err)) from None
+        except Exception:
+            log.exception("%s failed", endpoint.__name__)
+            raise gr.Error("The server could not answer this request; its log has the details.") from None
+
+    return guarded
+
+
+def whole_number(k: Any) -> int:
+    """``k`` as an int if it is a whole number (5, 5.0, "5"); a QuestionError otherwise."""
+    if isinstance(k, str) and k.strip().isdigit():
+        return int(k)
+    if isinstance(k, float) and math.isfinite(k) and k.is_integer():
+        return int(k)
+    if isinstance(k, int) and not isinstance(k, bool):
+        return k
+    raise QuestionError("k must be a whole number from 1 to 50.")
+
+
 def build_app(bot: QAPipeline) -> gr.Blocks:
     """The Blocks app over a ready pipeline."""
 
+    @clear_errors
     def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
         """Answer a question about the articles with verbatim, cited text.
 
@@ -73,18 +108,14 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         (other answers that other articles give, each with answer, confidence
         and support: "sources differ").
         """
-        try:
-            return bot.ask(question, history or []).to_dict()
-        except QuestionError as err:
-            raise gr.Error(str(err)) from None
+        return bot.ask(question, [] if history is None else history).to_dict()
 
+    @clear_errors
     def search(query: str, k: int = 5) -> list[dict[str, Any]]:
         """The k passages most relevant to the query, one per syndicated group."""
-        try:
-            return [p.to_dict() for p in bot.search(query, int(k))]
-        except QuestionError as err:
-            raise gr.Error(str(err)) from None
+        return [p.to_dict() for p in bot.search(query, whole_number(k))]
 
+    @clear_errors
     def sources() -> list[dict[str, Any]]:
         """The indexed articles: source, title, paragraphs, sha256."""
         return [s.to_dict() for s in bot.sources()]
@@ -95,23 +126,40 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         except QuestionError as err:
             gr.Warning(str(err))
             return shown, turns, message, gr.skip()
+        except Exception:
+            log.exception("chat failed")
+            gr.Warning("The server could not answer this question; its log has the details.")
+            return shown, turns, message, gr.skip()
         shown = [*shown, {"role": "user", "content": message}, {"role": "assistant", "content": reply_markdown(answer)}]
         turns = [*turns, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
         return shown, turns, "", citations_html(answer, bot)
 
-    def upload(files: list[str] | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str, list[list]]:
+    def upload(
+        files: list[str] | None, replace: bool = False, progress: gr.Progress = gr.Progress()
+    ) -> tuple[str, str, list[list]]:
         if not files:
             return "Choose one or more .txt files first.", status_markdown(bot), sources_table(bot)
         messages, added = [], 0
+        backups = bot.settings.index_dir / "replaced"
         for path in files:
             name = Path(path).name
             try:
-                add_article(bot.settings.corpus_dir, name, Path(path).read_bytes(), bot.settings.max_file_bytes)
+                data = Path(path).read_bytes()
+                add_article(bot.settings.corpus_dir, name, data, bot.settings.max_file_bytes, bool(replace), backups)
                 added += 1
+            except ArticleExists as err:
+                messages.append(
+                    f"⚠️ **{escape_md(name)}** was not added: {escape_md(str(err))}. To upload a new version, "
+                    "tick “Replace articles of the same name” (the old one is kept in the index folder's "
+                    "`replaced/`)."
+                )
             except ArticleError as err:
                 messages.append(f"❌ **{escape_md(name)}** was not added: {escape_md(str(err))}")
+            finally:
+                Path(path).unlink(missing_ok=True)  # Gradio's copy of the upload: not kept once read
         if added:
             report = bot.refresh(lambda stage, done, total: progress((done, total), desc=stage))
+            prune_backups(backups)
             messages.insert(0, "✅ " + escape_md(describe_update(report, len(bot.index.paragraphs))))
         return "\n\n".join(messages), status_markdown(bot), sources_table(bot)
 
@@ -144,6 +192,11 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
                 )
                 gr.Markdown("### Add articles")
                 files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
+                replace = gr.Checkbox(
+                    False,
+                    label="Replace articles of the same name",
+                    info="Otherwise a file whose name is taken is refused. The old version is kept in the index folder.",
+                )
                 add = gr.Button("Add to corpus")
                 upload_result = gr.Markdown(elem_id="upload-result")
 
@@ -151,7 +204,7 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         question.submit(chat, *chat_io, api_name="chat")
         send.click(chat, *chat_io, api_visibility="private")
         clear.click(lambda: ([], [], ""), None, [chatbot, turns, citations], api_visibility="private")
-        add.click(upload, files, [upload_result, status, table], api_name="upload")
+        add.click(upload, [files, replace], [upload_result, status, table], api_name="upload")
         gr.api(ask, api_name="ask")
         gr.api(search, api_name="search")
         gr.api(sources, api_name="sources")
@@ -240,7 +293,8 @@ def main(argv: list[str] | None = None) -> None:
     server = gr.mount_gradio_app(create_api(bot), blocks, path="/", css=CSS, footer_links=["api"])
     url = f"http://{settings.host}:{settings.port}"
     print(f"Serving the chat on {url}/ and the JSON API on {url}/api/ (documented at {url}/docs)", flush=True)
-    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning")
+    # Open keep-alive and event-stream connections get 5 s to finish on Ctrl-C / SIGTERM, not forever.
+    uvicorn.run(server, host=settings.host, port=settings.port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 if __name__ == "__main__":

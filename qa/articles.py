@@ -13,9 +13,11 @@ article text: they say when a story was published and who reported it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,8 +104,19 @@ def read_corpus(folder: Path, max_file_bytes: int = 5_000_000) -> CorpusReadResu
     return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored))
 
 
+def prune_backups(backup_dir: Path, keep: int = 50) -> None:
+    """Keep the ``keep`` newest copies of replaced articles (their names start with the time)."""
+    if backup_dir.is_dir():
+        for old in sorted(backup_dir.glob("*.txt"), reverse=True)[keep:]:
+            old.unlink(missing_ok=True)
+
+
 class ArticleError(ValueError):
     """One file cannot be read as an article."""
+
+
+class ArticleExists(ArticleError):
+    """An upload has the name of an article already in the corpus, and replacing was not asked for."""
 
 
 def read_article(path: Path, source: str, max_file_bytes: int = 5_000_000) -> Article:
@@ -194,13 +207,23 @@ def _title(first_paragraph: str) -> str:
 _SAFE_NAME = re.compile(r"[\w][\w .()\-]*\.txt", re.IGNORECASE)
 
 
-def add_article(corpus_dir: Path, name: str, data: bytes, max_file_bytes: int = 5_000_000) -> Article:
+def add_article(
+    corpus_dir: Path,
+    name: str,
+    data: bytes,
+    max_file_bytes: int = 5_000_000,
+    replace: bool = False,
+    backup_dir: Path | None = None,
+) -> Article:
     """Save an uploaded article into the corpus folder, after checking it.
 
     The name must be a plain ``.txt`` file name (no folders, nothing that could
     land outside the corpus folder) and the content a readable UTF-8 article;
-    otherwise :class:`ArticleError` says why and nothing is written. The file
-    appears whole or not at all (written aside, then renamed into place).
+    otherwise :class:`ArticleError` says why and nothing is written. An
+    article of the same name is replaced only when ``replace`` is set
+    (:class:`ArticleExists` otherwise), and then a copy of it is kept in
+    ``backup_dir`` first (see :func:`prune_backups`). The file appears whole
+    or not at all (written aside, then renamed into place).
     """
     if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name):
         raise ArticleError(
@@ -212,6 +235,13 @@ def add_article(corpus_dir: Path, name: str, data: bytes, max_file_bytes: int = 
     target = corpus_dir / name
     if target.resolve().parent != corpus_dir.resolve():
         raise ArticleError(f"{name!r} would be saved outside the corpus folder")
+    if target.exists():
+        if not replace:
+            raise ArticleExists(f"an article named {name!r} is already in the corpus; it was left as it is")
+        if backup_dir is not None:
+            backup_dir.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+            shutil.copy2(target, backup_dir / f"{stamp}-{name}")
     tmp = corpus_dir / f".{name}.upload"
     tmp.write_bytes(data)
     tmp.replace(target)

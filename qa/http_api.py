@@ -27,15 +27,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
-from qa.pipeline import QAPipeline, QuestionError
+from qa.pipeline import MAX_TURN_CHARS, MAX_TURNS, QAPipeline, QuestionError
 from qa.types import Answer, Passage, SourceInfo
 
 log = logging.getLogger(__name__)
 
 # A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
 MAX_BODY_BYTES = 256 * 1024
-MAX_TURNS = 50
-MAX_TURN_CHARS = 20_000
 
 
 class Turn(BaseModel):

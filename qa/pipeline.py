@@ -261,7 +261,20 @@ def standalone_question(question: str, history: Sequence[Message]) -> str:
     return _PRONOUN.sub(referent, question, count=1)
 
 
+# A conversation's earlier turns: only the last exchange is read, so these are
+# generous; they keep a client from making the server hold megabytes per call.
+MAX_TURNS = 50
+MAX_TURN_CHARS = 20_000
+
+
 def as_messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
+    """Earlier chat turns, checked: a list of at most ``MAX_TURNS`` turns of
+    at most ``MAX_TURN_CHARS`` characters each (a chat's non-text turns, such
+    as files, are skipped)."""
+    if not isinstance(history, list | tuple):
+        raise QuestionError('history must be a list of turns: [{"role": "user" or "assistant", "content": text}].')
+    if len(history) > MAX_TURNS:
+        raise QuestionError(f"history has {len(history):,} turns; the limit is {MAX_TURNS}.")
     messages = []
     for turn in history:
         if isinstance(turn, Message):
@@ -271,6 +284,10 @@ def as_messages(history: Sequence[Message | dict[str, Any]]) -> list[Message]:
             raise QuestionError('Each history turn must be {"role": "user" or "assistant", "content": text}.')
         content = turn.get("content")
         if isinstance(content, str):
+            if len(content) > MAX_TURN_CHARS:
+                raise QuestionError(
+                    f"A history turn is {len(content):,} characters long; the limit is {MAX_TURN_CHARS:,}."
+                )
             messages.append(Message(turn["role"], content))
     return messages
 

@@ -104,6 +104,35 @@ def test_bad_questions_get_clear_errors_and_the_server_keeps_serving(client: Cli
     assert _ask(client, "Who is the UK foreign secretary?")["answer"] == "Jeremy Hunt"
 
 
+def _call(app_server, endpoint: str, data: list) -> tuple[str, str]:
+    """Gradio's REST call: the last event's name and data."""
+    start = requests.post(f"{app_server.url}/gradio_api/call/{endpoint}", json={"data": data}, timeout=30)
+    if start.status_code != 200:
+        return "rejected", start.text
+    stream = requests.get(f"{app_server.url}/gradio_api/call/{endpoint}/{start.json()['event_id']}", timeout=60)
+    return _parse_events(stream.text)[-1]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "data", "says"),
+    [
+        ("ask", ["Who?", 5], "history must be a list"),
+        ("ask", ["Who?", [{"role": "user", "content": "x" * 20_001}]], "limit is 20,000"),
+        ("ask", ["Who?", [{"role": "user", "content": "hi"}] * 51], "limit is 50"),
+        ("ask", ["Who?\ud800", []], "surrogate"),
+        ("search", ["Sochi", "abc"], "whole number"),
+        ("search", ["Sochi", None], "whole number"),
+        ("search", ["Sochi", [3]], "whole number"),
+        ("search", ["Sochi", 2.5], "whole number"),
+        ("search", ["Sochi", 1e300], "whole number"),
+    ],
+)
+def test_malformed_calls_get_an_error_with_a_message(app_server, endpoint, data, says):
+    event, body = _call(app_server, endpoint, data)
+    assert event == "error"
+    assert says in body, body
+
+
 def test_twenty_concurrent_asks_all_answer_correctly(app_server):
     questions = [
         ("Who founded Baring Vostok?", "Michael Calvey"),
@@ -156,6 +185,32 @@ def test_rejected_upload_changes_nothing(client: Client, app_server, tmp_path: P
     assert "scan.txt" in message and "not valid UTF" in message
     assert sorted(p.name for p in app_server.corpus.iterdir()) == before
     assert client.predict(api_name="/sources") == sources_before
+
+
+def test_an_upload_never_overwrites_an_article_unless_asked_and_keeps_the_old_one(
+    client: Client, app_server, tmp_path: Path
+):
+    name = "007_replaceable.txt"
+    first, second = tmp_path / "first" / name, tmp_path / "second" / name
+    for path, city in ((first, "Tallinn"), (second, "Riga")):
+        path.parent.mkdir()
+        path.write_text(
+            f"Baltic summit moved\n\nThe Baltic energy summit will be held in {city} next spring, "
+            "the organisers said on Monday.\n",
+            "utf-8",
+        )
+    client.predict([handle_file(str(first))], api_name="/upload")
+    message, _, _ = client.predict([handle_file(str(second))], api_name="/upload")
+    assert "already in the corpus" in message and "Replace" in message
+    assert (app_server.corpus / name).read_bytes() == first.read_bytes()
+
+    message, _, _ = client.predict([handle_file(str(second))], True, api_name="/upload")
+    assert "1 changed" in message
+    assert (app_server.corpus / name).read_bytes() == second.read_bytes()
+    [kept] = (app_server.index / "replaced").glob(f"*-{name}")
+    assert kept.read_bytes() == first.read_bytes()
+    answer = _ask(client, "Where will the Baltic energy summit be held?")
+    assert answer["answer"] == "Riga" and answer["citations"][0]["source"] == name
 
 
 def test_api_page_documents_the_endpoints(app_server):

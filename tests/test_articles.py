@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, file_text
 
-from qa.articles import ArticleError, CorpusError, add_article, read_corpus
+from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, read_corpus
 from qa.index import IndexStore
 from qa.settings import Settings
 
@@ -170,3 +170,23 @@ def test_accepted_upload_is_saved_byte_for_byte(tmp_path: Path):
     assert (tmp_path / "talks 2019-05.txt").read_bytes() == data
     assert article.title == "Talks in Sochi" and len(article.paragraphs) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["talks 2019-05.txt"]
+
+
+def test_an_upload_of_a_taken_name_is_refused_unless_replacing_and_the_old_copy_is_kept(tmp_path: Path):
+    corpus, backups = tmp_path / "corpus", tmp_path / "index" / "replaced"
+    old, new = b"Talks\n\nThey met in Sochi.\n", b"Talks\n\nThey met in Moscow.\n"
+    add_article(corpus, "talks.txt", old)
+    with pytest.raises(ArticleExists, match="already in the corpus"):
+        add_article(corpus, "talks.txt", new, backup_dir=backups)
+    assert (corpus / "talks.txt").read_bytes() == old and not backups.exists()
+    add_article(corpus, "talks.txt", new, replace=True, backup_dir=backups)
+    assert (corpus / "talks.txt").read_bytes() == new
+    [kept] = backups.iterdir()
+    assert kept.name.endswith("-talks.txt") and kept.read_bytes() == old
+
+
+def test_only_the_newest_backups_are_kept(tmp_path: Path):
+    for i in range(5):
+        (tmp_path / f"2026112{i}T000000.000000Z-a.txt").write_text("x")
+    prune_backups(tmp_path, keep=2)
+    assert sorted(p.name[:9] for p in tmp_path.iterdir()) == ["20261123T", "20261124T"]
