@@ -1,10 +1,15 @@
-"""Latency of answering a question: in the library, and through the app's /ask.
+"""Latency of answering a question: where it goes, in the library, over HTTP, and under load.
 
     .venv/bin/python benchmarks/ask_latency.py [--rounds 3] [--against REV] [--write docs/BENCHMARKS.md]
 
-Asks every question of tests/data/seed_dev.jsonl `rounds` times, first straight
-through `QAPipeline.ask` (the baseline, same process), then through a real app
-server via gradio_client, and reports p50/p95 of each and their ratio. With
+Asks every question of tests/data/seed_dev.jsonl `rounds` times:
+1. straight through `QAPipeline.ask` with each engine (`torch` is the
+   baseline), with the time of every stage (qa/timing.py) per question;
+2. through a real app server with the default engine: Gradio's `/ask` via
+   gradio_client and `POST /api/ask` with one HTTP request a call;
+3. with 1, 4 and 16 concurrent clients on each of those two routes: answers
+   per second and p50.
+Ratios are against the in-process PyTorch p50 of the same run. With
 `--against REV`, the app as it was at git revision REV (checked out into a
 temporary worktree, run with this venv) is served beside today's, and the two
 `/ask` are called in turn, question by question, so both see the same machine
@@ -37,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
+from qa.onnx_models import Engine  # noqa: E402
+from qa.timing import recording  # noqa: E402
 
 
 def time_calls(call, questions: list[dict], rounds: int) -> list[float]:
@@ -102,9 +109,55 @@ def side_by_side(questions: list[dict], rounds: int, revision: str, tmp: Path) -
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 
 
+def stage_breakdown(bot: QAPipeline, questions: list[dict], rounds: int) -> tuple[list[float], dict[str, list[float]]]:
+    """Each question's total time and its time per stage, in milliseconds."""
+    bot.ask(questions[0]["question"])
+    totals: list[float] = []
+    stages: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for q in questions:
+            with recording() as times:
+                start = time.perf_counter()
+                bot.ask(q["question"], q["history"])
+                totals.append((time.perf_counter() - start) * 1000)
+            times["other (checks, follow-ups, bookkeeping)"] = totals[-1] - sum(times.values())
+            for name, ms in times.items():
+                stages.setdefault(name, []).append(ms)
+    return totals, stages
+
+
+def under_load(connect, questions: list[dict], clients: int, per_client: int) -> tuple[float, list[float]]:
+    """Answers per second and each call's latency with ``clients`` calling at
+    once, each over a connection of its own (``connect()`` returns a call),
+    as separate users would."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local = threading.local()
+    work = [questions[i % len(questions)] for i in range(clients * per_client)]
+    latencies: list[float] = []
+
+    def open_connection() -> None:
+        local.call = connect()
+        local.call(questions[0])  # not timed: the connection's first call
+
+    def one(q: dict) -> None:
+        start = time.perf_counter()
+        local.call(q)
+        latencies.append((time.perf_counter() - start) * 1000)
+
+    with ThreadPoolExecutor(clients, initializer=open_connection) as pool:
+        list(pool.map(lambda _: time.sleep(0.2), range(clients)))  # every thread started and connected
+        start = time.perf_counter()
+        list(pool.map(one, work))
+        elapsed = time.perf_counter() - start
+    return len(work) / elapsed, latencies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--per-client", type=int, default=12, help="questions each concurrent client asks")
     parser.add_argument("--against", metavar="REV", help="also time /ask of the app at this git revision, in turn")
     parser.add_argument("--write", type=Path, help="Markdown file to put the results in")
     args = parser.parse_args()
@@ -126,37 +179,81 @@ def main() -> None:
         publish("\n".join([*table, "", info]), args.write, "ask_latency_change", "Question latency, before and after")
         return
 
+    rows: list[tuple[str, list[float]]] = []
+    breakdowns: dict[str, dict[str, list[float]]] = {}
+    load: list[tuple[str, int, float, list[float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
-        bot = QAPipeline(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index))
-        library = time_calls(lambda q: bot.ask(q["question"], q["history"]), questions, args.rounds)
+        for engine in Engine:
+            bot = QAPipeline(Settings.from_env(corpus_dir=ROOT / "corpus", index_dir=index, engine=engine.value))
+            totals, breakdowns[engine.value] = stage_breakdown(bot, questions, args.rounds)
+            rows.append((f"`QAPipeline.ask`, engine `{engine.value}`", totals))
+            del bot
 
         proc, url = start_app(ROOT / "corpus", index)
         try:
+            import requests
             from gradio_client import Client
 
-            client = Client(url, verbose=False)
-            api = time_calls(
-                lambda q: client.predict(q["question"], q["history"], api_name="/ask"), questions, args.rounds
+            def gradio_connection():
+                client = Client(url, verbose=False)
+                return lambda q: client.predict(q["question"], q["history"], api_name="/ask")
+
+            def json_connection():
+                http = requests.Session()
+
+                def ask(q: dict) -> None:
+                    reply = http.post(f"{url}/api/ask", json={"question": q["question"], "history": q["history"]})
+                    reply.raise_for_status()
+
+                return ask
+
+            rows.append(("`POST /api/ask` over HTTP (requests)", time_calls(json_connection(), questions, args.rounds)))
+            rows.append(
+                ("Gradio `/ask` through gradio_client", time_calls(gradio_connection(), questions, args.rounds))
             )
+            for name, connect in (("`POST /api/ask`", json_connection), ("Gradio `/ask`", gradio_connection)):
+                for clients in (1, 4, 16):
+                    rate, latencies = under_load(connect, questions, clients, args.per_client)
+                    load.append((name, clients, rate, latencies))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
         shutil.rmtree(index, ignore_errors=True)
 
-    rows = [("`QAPipeline.ask` in process (baseline)", library), ("`/ask` through gradio_client", api)]
-    table = ["| path | p50 ms | p95 ms | p50 ratio to baseline |", "|---|---|---|---|"]
-    base = statistics.median(library)
+    base = statistics.median(rows[0][1])
+    table = ["| path | p50 ms | p95 ms | p50 ratio to `torch` in process |", "|---|---|---|---|"]
     for name, times in rows:
-        table.append(
-            f"| {name} | {statistics.median(times):.0f} | {percentile(times, 0.95):.0f} | {statistics.median(times) / base:.2f} |"
+        p50 = statistics.median(times)
+        table.append(f"| {name} | {p50:.1f} | {percentile(times, 0.95):.1f} | {p50 / base:.2f} |")
+
+    engines = list(breakdowns)
+    names = list(dict.fromkeys(name for stages in breakdowns.values() for name in stages))
+    stages_table = [
+        "| stage (mean ms per question) | " + " | ".join(f"`{e}`" for e in engines) + " |",
+        "|---|" + "---|" * len(engines),
+    ]
+    for name in names:
+        cells = [statistics.fmean(breakdowns[e].get(name, [0.0])) for e in engines]
+        stages_table.append(f"| {name} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+    means = [statistics.fmean(t) for _, t in rows[: len(engines)]]
+    stages_table.append("| **total (mean)** | " + " | ".join(f"**{m:.1f}**" for m in means) + " |")
+
+    load_table = [
+        "| route, default engine | concurrent clients | answers/s | p50 ms | p95 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, clients, rate, latencies in load:
+        load_table.append(
+            f"| {name} | {clients} | {rate:.1f} | {statistics.median(latencies):.0f} | {percentile(latencies, 0.95):.0f} |"
         )
     info = (
-        f"Measured {measured_on()}, torch {metadata.version('torch')}, sentence-transformers {metadata.version('sentence-transformers')}, "
-        f"gradio {metadata.version('gradio')}; {len(questions)} seed dev questions × {args.rounds} rounds "
-        f"(`{' '.join(['python', *sys.argv])}`)."
+        f"Measured {measured_on()}, torch {metadata.version('torch')}, onnxruntime {metadata.version('onnxruntime')}, "
+        f"gradio {metadata.version('gradio')}, fastapi {metadata.version('fastapi')}; {len(questions)} seed dev "
+        f"questions × {args.rounds} rounds; under load each client asks {args.per_client} questions "
+        f"(`{' '.join(['python', *sys.argv])}`). The app serves the default engine, `{Settings().engine}`."
     )
-    report = "\n".join([*table, "", info])
+    report = "\n".join([*table, "", *stages_table, "", *load_table, "", info])
     publish(report, args.write, "ask_latency", "Question latency")
 
 

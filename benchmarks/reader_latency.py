@@ -1,14 +1,17 @@
-"""Latency of the neural reader alone: one question over its 5 retrieved paragraphs.
+"""Latency of the neural reader alone, by engine: one question over the passages the app reads.
 
     .venv/bin/python benchmarks/reader_latency.py [--rounds 5] [--squad ../shared/squad/dev-v1.1.json] \\
         [--write docs/BENCHMARKS.md]
 
 For every answerable question of tests/data/seed_dev.jsonl the pipeline's
-retriever picks the top 5 passages (untimed); then `NeuralReader.run` over
-those 5 is timed, `rounds` times. The shipped reader in float32 is the
-baseline; the same weights with dynamic int8 quantization of the linear
-layers are measured in the same run, with their SQuAD v1.1 dev EM/F1 on the
-first `--squad-limit` questions so a speed-up is never bought with answers.
+retriever picks the top `read_k` passages (untimed); then `NeuralReader.run`
+over those is timed, `rounds` times, for each way of running the same
+weights: PyTorch float32 (the baseline), PyTorch dynamic int8, and ONNX
+Runtime in fp32 and int8, shipped and the variants that were not shipped
+(the transformer-fused graph in fp32; int8 of its matrix multiplications
+only). Each also gets its SQuAD v1.1 dev EM/F1 on the first `--squad-limit`
+questions, so a speed-up is never bought with answers unseen (the shipped
+engines' figures on all 10,570 are in qa/models/reader/README.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import copy
 import os
 import statistics
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -31,12 +35,11 @@ from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import QAPipeline, Settings  # noqa: E402
 from qa.evaluate import load_jsonl  # noqa: E402
-from qa.neural_reader import NeuralReader  # noqa: E402
+from qa.neural_reader import SHIPPED_READER, NeuralReader  # noqa: E402
+from qa.onnx_models import Engine, reader_file, session  # noqa: E402
 from qa.pipeline import as_messages, standalone_question  # noqa: E402
 from qa.span_model import SpanModel  # noqa: E402
 from qa.squad import evaluate_reader, load_squad  # noqa: E402
-
-PASSAGES = 5
 
 
 def time_reader(reader: NeuralReader, cases: list, rounds: int) -> list[float]:
@@ -61,6 +64,36 @@ def int8_copy(reader: NeuralReader) -> NeuralReader:
     return quantized
 
 
+def onnx_copy(reader: NeuralReader, file: Path) -> NeuralReader:
+    """The same reader with its forward pass run by ONNX Runtime from ``file``."""
+    other = copy.copy(reader)
+    other.span_model = SpanModel(SHIPPED_READER, session=session(file))
+    return other
+
+
+def unshipped_variants(work: Path) -> dict[str, Path]:
+    """The ONNX graphs that were tried and not shipped, made from the shipped fp32 export
+    (the shipped int8 is qa.onnx_models.quantize: the fused graph, every weight op)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    fp32 = reader_file(SHIPPED_READER, Engine.ONNX)
+    fused = work / "fused.onnx"
+    optimize_model(str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1).save_model_to_file(
+        str(fused)
+    )
+    matmul = work / "fused.int8-matmul.onnx"
+    quantize_dynamic(
+        str(fused),
+        str(matmul),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": 1},
+    )
+    return {"ONNX fp32, transformer-fused graph (not shipped)": fused, "ONNX int8, matmuls only (not shipped)": matmul}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -70,15 +103,22 @@ def main() -> None:
     args = parser.parse_args()
 
     bot = QAPipeline(Settings.from_env(reader="neural"))
+    passages = bot.settings.read_k
     cases = []
     for q in load_jsonl(ROOT / "tests" / "data" / "seed_dev.jsonl"):
         if q.answerable:
             # The reader gets what `ask` gives it: the follow-up with its pronoun resolved.
             question = standalone_question(q.question, as_messages(q.history))
-            cases.append((question, bot.search(q.question, PASSAGES, q.history)))
+            cases.append((question, bot.search(q.question, passages, q.history)))
     fp32 = NeuralReader(bot.index)
     fp32.warm_up()
-    variants = {"float32 (shipped, baseline)": fp32, "dynamic int8": int8_copy(fp32)}
+    variants = {"PyTorch fp32 (baseline)": fp32, "PyTorch dynamic int8": int8_copy(fp32)}
+    variants["ONNX fp32 (`--engine onnx`)"] = onnx_copy(fp32, reader_file(SHIPPED_READER, Engine.ONNX))
+    variants["ONNX int8, fused (`--engine onnx-int8`, the default)"] = onnx_copy(
+        fp32, reader_file(SHIPPED_READER, Engine.ONNX_INT8)
+    )
+    work = Path(tempfile.mkdtemp(prefix="reader-variants-"))
+    variants |= {name: onnx_copy(fp32, file) for name, file in unshipped_variants(work).items()}
     squad = load_squad(args.squad, args.squad_limit) if args.squad.exists() else []
     rows = []
     for name, reader in variants.items():
@@ -100,10 +140,10 @@ def main() -> None:
     command = " ".join(["python", *sys.argv])
     lines += [
         "",
-        f"One question over its top {PASSAGES} retrieved paragraphs, {len(cases)} answerable seed dev questions × "
+        f"One question over its top {passages} retrieved paragraphs (`read_k`), {len(cases)} answerable seed dev questions × "
         f"{args.rounds} rounds; retrieval not timed. Measured {measured_on()}, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, "
-        f"transformers {metadata.version('transformers')} (`{command}`).",
+        f"transformers {metadata.version('transformers')}, onnxruntime {metadata.version('onnxruntime')} (`{command}`).",
     ]
     report = "\n".join(lines)
     publish(report, args.write, "reader_latency", "Reader latency")

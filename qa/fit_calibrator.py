@@ -140,7 +140,8 @@ def _read(
         settings = settings.replace(corpus_dir=Path(tmp) / "corpus", index_dir=Path(tmp) / "index")
         index, _ = IndexStore(settings).open()
     retriever = HybridRetriever(index, settings)
-    reader = NeuralReader(index, reader_path, calibrator=None)
+    # Read as the app reads: the calibrator scores what the shipped engine's reader says.
+    reader = NeuralReader(index, reader_path, calibrator=None, engine=settings.engine, cache_dir=settings.cache_dir)
     readings = []
     started = time.time()
     for i, q in enumerate(questions, 1):
@@ -380,13 +381,18 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("bm25s", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
-    if args.cache and args.cache.exists():
-        readings = [Reading(**fields) for fields in pickle.loads(args.cache.read_bytes())]
+    settings = Settings.from_env()
+    cached = pickle.loads(args.cache.read_bytes()) if args.cache and args.cache.exists() else None
+    if isinstance(cached, list):  # readings kept before engines existed were PyTorch's
+        cached = {"engine": "torch", "readings": cached}
+    if cached and cached["engine"] == settings.engine:
+        readings = [Reading(**fields) for fields in cached["readings"]]
     else:
-        readings = read_all(args.squad, args.check, Settings.from_env(), args.reader_model, args.every)
+        readings = read_all(args.squad, args.check, settings, args.reader_model, args.every)
         if args.cache:  # plain fields: loadable however this module was started
             args.cache.parent.mkdir(parents=True, exist_ok=True)
-            args.cache.write_bytes(pickle.dumps([vars(r) for r in readings]))
+            kept = {"engine": settings.engine, "readings": [vars(r) for r in readings]}
+            args.cache.write_bytes(pickle.dumps(kept))
 
     from qa.answer_types import load_question_types
 
@@ -442,6 +448,7 @@ def main(argv: list[str] | None = None) -> None:
             "threshold_for_precision": args.precision,
             "answerable_share": args.answerable_share,
             "reader_weights": weights_digest(args.reader_model),
+            "reader_engine": settings.engine,
             "report_half": figures["report_half"],
             "command": "python -m qa.fit_calibrator " + " ".join(sys.argv[1:] if argv is None else argv),
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -35,8 +36,12 @@ def main() -> None:
             return [[p.source, *(c.source for c in p.also_in)] for p in bot.search(question, k, history)]
 
         rows = answer_all(job, answer, retrieve)
-    notes = f"reader={settings.reader}, retrieval={settings.retrieval}, read_k={settings.read_k}"
-    write_result("ours", metadata.version("qa"), build_s, rows, notes)
+    notes = (
+        f"engine={settings.engine}, reader={settings.reader}, retrieval={settings.retrieval}, read_k={settings.read_k}"
+    )
+    if settings.min_confidence is not None:
+        notes += f", min_confidence={settings.min_confidence:g} (answers whatever its confidence)"
+    write_result(os.environ.get("QA_PEER_SYSTEM", "ours"), metadata.version("qa"), build_s, rows, notes)
 
 
 if __name__ == "__main__":
