@@ -8,7 +8,8 @@ so new weights never meet a stale export, and is written to a temporary name
 and renamed, so an interrupted export leaves nothing half-written.
 
 The reader is exported with eager attention. In fp32 it is left to ONNX
-Runtime's own graph optimisations at load time; for ``onnx-int8`` the
+Runtime's own graph optimisations at load time (fusing it ahead of time gains
+nothing there); for ``onnx-int8`` the
 transformer optimiser first fuses attention, embedding + layer norm and
 bias + GELU, and the fused graph's weights (attention, matrix
 multiplications, embeddings) are quantised to int8, dynamic and per channel.
