@@ -8,21 +8,25 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from qa.aggregate import Evidence, aggregate, answer_words
 from qa.answer_types import kind_family, span_kind
 from qa.index import CorpusIndex, IndexStore, Progress, UpdateReport
+from qa.provenance import SourceFiles
 from qa.reader import Reader, SentenceReader
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
 from qa.timing import stage
 from qa.types import Alternative, Answer, Citation, Location, Message, Passage, SourceInfo, Span
+
+log = logging.getLogger(__name__)
 
 # Words that point back to an earlier turn of the conversation.
 _BACK_REFERENCE = re.compile(
@@ -52,6 +56,7 @@ class QAPipeline:
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
         self.settings = settings or Settings.from_env()
         self.store = IndexStore(self.settings)
+        self.files = SourceFiles(self.settings.corpus_dir)
         self._lock = threading.Lock()
         index, self.last_update = self.store.open(progress)
         self._parts = self._assemble(index)
@@ -80,7 +85,20 @@ class QAPipeline:
     def ask(
         self, question: str, history: Sequence[Message | dict[str, Any]] | None = None, k: int | None = None
     ) -> Answer:
-        """Answer ``question``; ``history`` holds the earlier chat turns."""
+        """Answer ``question``; ``history`` holds the earlier chat turns.
+
+        Every quote is checked against its file before the answer is given: if
+        an article changed on disk since it was indexed, the index is brought
+        up to date and the question asked again, and whatever still does not
+        match its file is dropped."""
+        answer = self._ask(question, history, k)
+        with stage("checking quotes"):
+            if all(self.files.quotes(c) for c in _quotes(answer)):
+                return answer
+        self._catch_up()
+        return self._without_stale(self._ask(question, history, k))
+
+    def _ask(self, question: str, history: Sequence[Message | dict[str, Any]] | None, k: int | None) -> Answer:
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
         k = self._check_k(k)
@@ -139,7 +157,36 @@ class QAPipeline:
         query = self.check_question(query)
         if history:
             query = retrieval_query(query, conversation_context(query, as_messages(history)))
-        return self._parts.retriever.run(query, self._check_k(k))
+        k = self._check_k(k)
+        passages = self._parts.retriever.run(query, k)
+        if all(self.files.quotes(p) for p in passages):
+            return passages
+        self._catch_up()
+        return [p for p in self._parts.retriever.run(query, k) if self.files.quotes(p)]
+
+    def _catch_up(self) -> None:
+        """Bring the index up to date with the corpus folder after a quote no
+        longer matched its file (an article edited or deleted on disk)."""
+        log.info("An indexed article changed on disk; updating the index")
+        try:
+            self.refresh()
+        except Exception as err:  # the answer is still given, without the quotes that no longer hold
+            log.warning("Could not update the index after an article changed on disk: %s", err)
+
+    def _without_stale(self, answer: Answer) -> Answer:
+        """The answer without the quotes its files no longer hold; no answer if its own passage is one."""
+        holds = self.files.quotes
+        citations = tuple(c for c in answer.citations if holds(c))
+        if answer.answerable and (not answer.citations or not holds(answer.citations[0])):
+            related = tuple(c for c in citations if c.answer_start is None)
+            return Answer(answer.question, "", False, answer.confidence, "", related)
+        alternatives = tuple(replace(a, support=tuple(c for c in a.support if holds(c))) for a in answer.alternatives)
+        return replace(
+            answer,
+            citations=citations,
+            support=tuple(c for c in answer.support if holds(c)),
+            alternatives=tuple(a for a in alternatives if a.support),
+        )
 
     def sources(self) -> list[SourceInfo]:
         return self._parts.index.sources()
@@ -304,6 +351,10 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
         return False
     backing_best = {family_of(s) for s in best.articles}
     return any(family_of(s) not in backing_best for s in answer.articles)
+
+
+def _quotes(answer: Answer) -> list[Citation]:
+    return [*answer.citations, *answer.support, *(c for a in answer.alternatives for c in a.support)]
 
 
 def _citation(passage: Passage, span: Span | None, also_in: tuple[Location, ...] | None = None) -> Citation:

@@ -121,3 +121,12 @@ def test_the_api_is_documented_offline_at_docs(app_server):
     page = requests.get(f"{app_server.url}/docs", timeout=30).text
     assert "/docs-static/swagger-ui-bundle.js" in page and "cdn." not in page
     assert requests.get(f"{app_server.url}/docs-static/swagger-ui-bundle.js", timeout=30).ok
+
+
+def test_a_long_question_within_the_limit_is_answered_not_hung(app_server):
+    """The reader cuts a question longer than its window instead of panicking the tokenizer."""
+    preamble = "Could you please tell me, considering everything the articles report about the visit, "
+    question = (preamble * 20)[:1900] + " who visited Paul Whelan in jail?"
+    reply = requests.post(f"{app_server.url}/api/ask", json={"question": question}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    _check_citations(reply.json(), app_server.corpus)

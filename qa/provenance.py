@@ -1,0 +1,55 @@
+"""Checks that a citation still quotes its file: the file decoded as UTF-8,
+sliced ``[start:end]``, equals the quoted text.
+
+The index is a snapshot: an article edited or deleted on disk after it was
+indexed would otherwise be cited with offsets that no longer hold. Files are
+read once and re-read only when their size or modification time changes, so
+the check costs a ``stat`` per cited file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from qa.types import Citation, Passage
+
+
+class SourceFiles:
+    """The current text of the corpus folder's files, for checking quotes."""
+
+    def __init__(self, corpus_dir: Path, max_files: int = 2048):
+        self.corpus_dir = Path(corpus_dir)
+        self.max_files = max_files
+        self._texts: OrderedDict[str, tuple[tuple[int, int], str | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def text(self, source: str) -> str | None:
+        """The file's text now, or None if it is gone or no longer UTF-8."""
+        path = self.corpus_dir / source
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._texts.get(source)
+            if cached and cached[0] == key:
+                self._texts.move_to_end(source)
+                return cached[1]
+        try:
+            text: str | None = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        with self._lock:
+            self._texts[source] = (key, text)
+            self._texts.move_to_end(source)
+            while len(self._texts) > self.max_files:
+                self._texts.popitem(last=False)
+        return text
+
+    def quotes(self, quote: Citation | Passage) -> bool:
+        """Whether the file still holds the quoted text at the quoted offsets."""
+        text = self.text(quote.source)
+        return text is not None and text[quote.start : quote.end] == quote.text
