@@ -38,9 +38,10 @@ import gradio as gr
 import uvicorn
 
 from qa import Answer, QAPipeline, QuestionError, Settings
-from qa.articles import ArticleError, ArticleExists, add_article, prune_backups
+from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups
 from qa.cli import ProgressBar, describe_update
 from qa.http_api import create_api
+from qa.index import IndexUnavailable
 from qa.render import escape_md, reply_markdown, sources
 
 log = logging.getLogger("qa.app")
@@ -282,11 +283,15 @@ def main(argv: list[str] | None = None) -> None:
     for noisy in ("httpx", "bm25s", "sentence_transformers", "transformers", "faiss.loader"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    settings = Settings.from_env(
-        host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model
-    )
-    with ProgressBar() as bar:
-        bot = QAPipeline(settings, progress=bar)
+    try:
+        settings = Settings.from_env(
+            host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model
+        )
+        with ProgressBar() as bar:
+            bot = QAPipeline(settings, progress=bar)
+    except (CorpusError, IndexUnavailable, OSError, ValueError, RuntimeError) as err:
+        # An empty corpus, an index path that is a file, ...: one clear line, not a traceback.
+        raise SystemExit(f"error: {err}") from None
     print(describe_update(bot.last_update, len(bot.index.paragraphs)), flush=True)
     blocks = build_app(bot)
     blocks.queue(default_concurrency_limit=4)

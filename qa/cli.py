@@ -190,6 +190,12 @@ def _export_onnx(args: argparse.Namespace, settings: Settings) -> int:
 
 def describe_update(report: UpdateReport, paragraphs: int) -> str:
     lines = []
+    if report.read_only and not report.up_to_date:
+        lines.append(
+            f"warning: the index folder cannot be written, so the index is served as it was built, without "
+            f"{len(report.added)} added, {len(report.changed)} changed and {len(report.removed)} removed articles."
+        )
+        return "\n".join(lines)
     if report.rebuilt_because:
         lines.append(f"Rebuilt the index because {report.rebuilt_because}.")
     if report.up_to_date:

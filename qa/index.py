@@ -28,7 +28,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -175,6 +175,7 @@ class UpdateReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     embedded_paragraphs: int = 0
     rebuilt_because: str | None = None  # set when the old index could not be reused
+    read_only: bool = False  # the index folder could not be written: served as it was
 
     @property
     def up_to_date(self) -> bool:
@@ -231,11 +232,16 @@ class IndexStore:
 
     def _current_build(self) -> Path:
         pointer = self.folder / "CURRENT"
-        if not pointer.is_file():
+        if not pointer.exists():
             raise IndexMissing(f"No index in {self.folder}/ yet.")
-        build = self.folder / pointer.read_text("utf-8").strip()
-        if not build.is_dir() or build.parent != self.folder:
-            raise IndexCorrupt(f"{pointer} names a build folder that does not exist")
+        try:
+            name = pointer.read_text("utf-8").strip()
+            build = self.folder / name
+            ok = name.startswith("build-") and "/" not in name and build.is_dir()
+        except (OSError, UnicodeDecodeError, ValueError) as err:  # a folder, binary bytes, a name too long
+            raise IndexCorrupt(f"{pointer} is unreadable ({type(err).__name__})") from err
+        if not ok:
+            raise IndexCorrupt(f"{pointer} does not name a build folder of this index")
         return build
 
     # -- updating ----------------------------------------------------------
@@ -247,76 +253,129 @@ class IndexStore:
     def update(self, progress: Progress | None = None, force: bool = False) -> tuple[CorpusIndex, UpdateReport]:
         """Bring the index up to date with the corpus: embed only added or
         changed files, drop removed ones; rebuild everything when the old
-        index is missing, corrupt or made with another model."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with self._lock():
-            corpus = read_corpus(self.settings.corpus_dir, self.settings.max_file_bytes)
-            if not corpus.articles:
-                raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
-            old, reason = self._reusable_index(force)
-            report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
-            old_files = old.manifest["files"] if old else {}
-            rows_by_source: dict[str, list[int]] = {}
-            if old:
-                for i, p in enumerate(old.paragraphs):
-                    rows_by_source.setdefault(p.source, []).append(i)
-
-            paragraphs: list[Paragraph] = []
-            vectors: list[np.ndarray] = []
-            to_embed: list[Paragraph] = []
-            for article in corpus.articles:
-                previous = old_files.get(article.source)
-                if previous and previous["sha256"] == article.sha256:
-                    report.unchanged.append(article.source)
-                    rows = rows_by_source.get(article.source, [])
-                    paragraphs.extend(old.paragraphs[i] for i in rows)
-                    vectors.append(old.embeddings[rows])
-                else:
-                    (report.changed if previous else report.added).append(article.source)
-                    to_embed.extend(article.paragraphs)
-            current = {a.source for a in corpus.articles}
-            report.removed = sorted(s for s in old_files if s not in current)
-
-            same_layout = (
-                old
-                and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
-                and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
+        index is missing, corrupt or made with another model. An index folder
+        that cannot be written is served as it is, if it can be read."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise IndexUnavailable(
+                f"The index path {self.folder} is a file, not a folder: move it away or choose another "
+                "index folder (--index or QA_INDEX_DIR)."
             )
-            if old and report.up_to_date and same_layout:
-                return old, report
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            lock = open(self.folder / ".lock", "w")  # noqa: SIM115 -- closed below; opening it is the write test
+        except OSError as err:
+            return self._read_only(err)
+        # One writer at a time (the app's uploads and the CLI may race).
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._update(progress, force)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-            if to_embed:
-                total = len(to_embed)
-                done = 0
+    def _read_only(self, why: OSError) -> tuple[CorpusIndex, UpdateReport]:
+        """The index as it is, when its folder cannot be written: up to date,
+        or with a warning naming what it lacks; an error if it cannot be read."""
+        try:
+            index = self.load()
+        except IndexUnavailable as err:
+            raise IndexUnavailable(
+                f"The index folder {self.folder} cannot be written ({why.strerror or why}) and holds no usable "
+                f"index ({err}). Choose a writable index folder (--index or QA_INDEX_DIR)."
+            ) from err
+        corpus = read_corpus(self.settings.corpus_dir, self.settings.max_file_bytes)
+        files = index.manifest["files"]
+        report = UpdateReport(skipped=list(corpus.skipped), read_only=True)
+        for article in corpus.articles:
+            known = files.get(article.source)
+            if not known:
+                report.added.append(article.source)
+            elif known["sha256"] != article.sha256:
+                report.changed.append(article.source)
+            else:
+                report.unchanged.append(article.source)
+        report.removed = sorted(set(files) - {a.source for a in corpus.articles})
+        if not report.up_to_date:
+            log.warning(
+                "The index folder %s cannot be written (%s): serving the index as built on %s, without the "
+                "corpus changes since (%d added, %d changed, %d removed).",
+                self.folder,
+                why.strerror or why,
+                index.manifest.get("built_at"),
+                len(report.added),
+                len(report.changed),
+                len(report.removed),
+            )
+        return index, report
 
-                def on_batch(n: int) -> None:
-                    nonlocal done
-                    done += n
-                    if progress:
-                        progress("Embedding paragraphs", done, total)
+    def _update(self, progress: Progress | None, force: bool) -> tuple[CorpusIndex, UpdateReport]:
+        corpus = read_corpus(self.settings.corpus_dir, self.settings.max_file_bytes)
+        if not corpus.articles:
+            raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
+        old, reason = self._reusable_index(force)
+        report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
+        old_files = old.manifest["files"] if old else {}
+        rows_by_source: dict[str, list[int]] = {}
+        if old:
+            for i, p in enumerate(old.paragraphs):
+                rows_by_source.setdefault(p.source, []).append(i)
 
+        paragraphs: list[Paragraph] = []
+        vectors: list[np.ndarray] = []
+        to_embed: list[Paragraph] = []
+        for article in corpus.articles:
+            previous = old_files.get(article.source)
+            if previous and previous["sha256"] == article.sha256:
+                report.unchanged.append(article.source)
+                rows = rows_by_source.get(article.source, [])
+                paragraphs.extend(old.paragraphs[i] for i in rows)
+                vectors.append(old.embeddings[rows])
+            else:
+                (report.changed if previous else report.added).append(article.source)
+                to_embed.extend(article.paragraphs)
+        current = {a.source for a in corpus.articles}
+        report.removed = sorted(s for s in old_files if s not in current)
+
+        same_layout = (
+            old
+            and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
+            and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
+        )
+        if old and report.up_to_date and same_layout:
+            return old, report
+
+        if to_embed:
+            total = len(to_embed)
+            done = 0
+
+            def on_batch(n: int) -> None:
+                nonlocal done
+                done += n
                 if progress:
-                    progress("Embedding paragraphs", 0, total)
-                vectors.append(
-                    embeddings.encode(
-                        self.settings.model, [p.text for p in to_embed], self.settings.embed_batch_size, on_batch
-                    )
-                )
-                paragraphs.extend(to_embed)
-                report.embedded_paragraphs = total
+                    progress("Embedding paragraphs", done, total)
 
-            dim = embeddings.embedding_dimension(self.settings.model)
-            matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
-            # Keep rows in corpus order so builds are reproducible.
-            order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
-            paragraphs = [paragraphs[i] for i in order]
-            matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
             if progress:
-                progress("Writing index", 0, 1)
-            index = self._write(corpus, paragraphs, matrix, dim)
-            if progress:
-                progress("Writing index", 1, 1)
-            return index, report
+                progress("Embedding paragraphs", 0, total)
+            vectors.append(
+                embeddings.encode(
+                    self.settings.model, [p.text for p in to_embed], self.settings.embed_batch_size, on_batch
+                )
+            )
+            paragraphs.extend(to_embed)
+            report.embedded_paragraphs = total
+
+        dim = embeddings.embedding_dimension(self.settings.model)
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, dim), np.float32)
+        # Keep rows in corpus order so builds are reproducible.
+        order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
+        paragraphs = [paragraphs[i] for i in order]
+        matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
+        if progress:
+            progress("Writing index", 0, 1)
+        index = self._write(corpus, paragraphs, matrix, dim)
+        if progress:
+            progress("Writing index", 1, 1)
+        return index, report
 
     def _reusable_index(self, force: bool) -> tuple[CorpusIndex | None, str | None]:
         """The current index if its vectors can be reused, else why not."""
@@ -356,7 +415,12 @@ class IndexStore:
             counts[p.source] = counts.get(p.source, 0) + 1
         stamp = dt.datetime.now(dt.UTC)
         pointer = self.folder / "CURRENT"
-        previous = pointer.read_text("utf-8").strip() if pointer.is_file() else ""
+        try:
+            previous = self._current_build().name
+        except IndexUnavailable:
+            previous = ""
+            if pointer.is_dir():  # damaged: CURRENT must be a file to be replaced atomically
+                shutil.rmtree(pointer)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=self.folder))
         try:
             rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups, strict=True)]
@@ -400,16 +464,6 @@ class IndexStore:
         for entry in self.folder.iterdir():
             if entry.is_dir() and entry.name not in keep and entry.name.startswith(("build-", ".tmp-build-")):
                 shutil.rmtree(entry, ignore_errors=True)
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One writer at a time (the app's uploads and the CLI may race)."""
-        with open(self.folder / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # Exact search grows linearly: 1.8 ms a query at 21k vectors, 158 ms at 1M on 2

@@ -87,7 +87,20 @@ def test_index_survives_reload_from_disk(corpus_copy: Path, tmp_path: Path):
     assert len(manifest["files"]["000_7e31dd43b6b198f1.txt"]["sha256"]) == 64
 
 
-@pytest.mark.parametrize("damage", ["truncate-faiss", "garble-paragraphs", "delete-bm25", "bad-pointer"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncate-faiss",
+        "garble-paragraphs",
+        "delete-bm25",
+        "bad-pointer",
+        "pointer-is-a-folder",
+        "pointer-is-binary",
+        "pointer-too-long",
+        "pointer-outside",
+        "junk-everywhere",
+    ],
+)
 def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Path, damage: str):
     folder = tmp_path / "index"
     _store(corpus_copy, folder).update()
@@ -99,6 +112,24 @@ def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Pa
         (build / "paragraphs.json").write_text('[["000', "utf-8")
     elif damage == "delete-bm25":
         shutil.rmtree(build / "bm25")
+    elif damage == "pointer-is-a-folder":
+        (folder / "CURRENT").unlink()
+        (folder / "CURRENT").mkdir()
+    elif damage == "pointer-is-binary":
+        (folder / "CURRENT").write_bytes(bytes(range(256)))
+    elif damage == "pointer-too-long":
+        (folder / "CURRENT").write_text("build-" + "x" * 10_000)
+    elif damage == "pointer-outside":
+        (folder / "CURRENT").write_text("../../etc")
+    elif damage == "junk-everywhere":
+        for child in folder.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        (folder / "CURRENT").write_text("junk")
+        (folder / "junk.bin").write_bytes(os.urandom(1000))
+        (folder / "build-junk").mkdir()
     else:
         (folder / "CURRENT").write_text("build-that-never-was\n")
 
@@ -106,6 +137,38 @@ def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Pa
     assert "unreadable" in bot.last_update.rebuilt_because or "does not" in bot.last_update.rebuilt_because
     assert bot.last_update.embedded_paragraphs == 85
     assert bot.ask("Who founded Baring Vostok?").answer == "Michael Calvey"
+    assert _store(corpus_copy, folder).update()[1].up_to_date  # the rebuilt index is current and readable
+
+
+def test_an_index_path_that_is_a_file_gets_one_clear_line_from_the_app(corpus_copy: Path, tmp_path: Path):
+    index = tmp_path / "index"
+    index.write_text("not a folder")
+    run = subprocess.run(
+        [sys.executable, "app.py", "--corpus", str(corpus_copy), "--index", str(index), "--port", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode != 0
+    assert "is a file, not a folder" in run.stderr and "Traceback" not in run.stderr
+    assert index.read_text() == "not a folder"
+
+
+def test_an_index_that_cannot_be_written_is_served_as_it_is(corpus_copy: Path, tmp_path: Path):
+    """Its lock cannot be opened for writing (here: a folder in its place, which
+    stops root too), so nothing is written: the index is served as built."""
+    folder = tmp_path / "index"
+    _store(corpus_copy, folder).update()
+    (folder / ".lock").unlink()
+    (folder / ".lock").mkdir()
+    before = sorted(p.name for p in folder.iterdir())
+    index, report = _store(corpus_copy, folder).update()
+    assert report.read_only and report.up_to_date and len(index.paragraphs) == 85
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    index, report = _store(corpus_copy, folder).update()
+    assert report.read_only and report.added == ["005_new.txt"] and len(index.paragraphs) == 85
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_another_model_triggers_a_rebuild(corpus_copy: Path, tmp_path: Path):
