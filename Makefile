@@ -42,6 +42,7 @@ lint: setup
 SQUAD ?= ../shared/squad
 bench: setup
 	$(PY) benchmarks/ask_latency.py --rounds 3 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/load_test.py --clients 50 --seconds 60 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/reader_latency.py --squad $(SQUAD)/dev-v1.1.json --write docs/BENCHMARKS.md
 	$(PY) benchmarks/eval_table.py --squad $(SQUAD)/dev-v1.1.json --squad-limit 1000 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/peers/run.py --data tests/data/seed_dev.jsonl --write docs/BENCHMARKS.md
