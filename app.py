@@ -7,7 +7,7 @@ Gradio's named endpoints (for gradio_client; see the app's "Use via API" page):
     /search   (query, k=5)           -> passages
     /sources  ()                     -> indexed articles
     /chat     the chat itself
-    /upload   (files, replace=False) -> what was added
+    /upload   (files, replace=False, token="") -> what was added
 
 Plain JSON routes, one request per call (qa/http_api.py; documented at /docs):
     POST /api/ask  {"question": ..., "history": [...]}  -> the answer object
@@ -38,6 +38,7 @@ import gradio as gr
 import uvicorn
 
 from qa import Answer, QAPipeline, QuestionError, Settings
+from qa.access import allowed_hosts, write_refusal, writes_possible
 from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups
 from qa.cli import ProgressBar, describe_update
 from qa.http_api import create_api
@@ -136,8 +137,13 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         return shown, turns, "", citations_html(answer, bot)
 
     def upload(
-        files: list[str] | None, replace: bool = False, progress: gr.Progress = gr.Progress()
+        files: list[str] | None, replace: bool = False, token: str = "", progress: gr.Progress = gr.Progress()
     ) -> tuple[str, str, list[list]]:
+        refusal = write_refusal(bot.settings, token)
+        if refusal:
+            for path in files or []:
+                Path(path).unlink(missing_ok=True)
+            return f"❌ {escape_md(refusal)}", status_markdown(bot), sources_table(bot)
         if not files:
             return "Choose one or more .txt files first.", status_markdown(bot), sources_table(bot)
         messages, added = [], 0
@@ -192,20 +198,29 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
                     sources_table(bot), headers=["File", "Paragraphs", "Title"], interactive=False, wrap=True
                 )
                 gr.Markdown("### Add articles")
+                if not writes_possible(bot.settings):
+                    gr.Markdown(escape_md(write_refusal(bot.settings, None) or ""), elem_id="uploads-off")
                 files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
                 replace = gr.Checkbox(
                     False,
                     label="Replace articles of the same name",
                     info="Otherwise a file whose name is taken is refused. The old version is kept in the index folder.",
                 )
-                add = gr.Button("Add to corpus")
+                token = gr.Textbox(
+                    "",
+                    label="Admin token",
+                    type="password",
+                    visible=bool(bot.settings.admin_token),
+                    info="This app asks for the token set in QA_ADMIN_TOKEN before it adds or replaces articles.",
+                )
+                add = gr.Button("Add to corpus", interactive=writes_possible(bot.settings))
                 upload_result = gr.Markdown(elem_id="upload-result")
 
         chat_io = ([question, chatbot, turns], [chatbot, turns, question, citations])
         question.submit(chat, *chat_io, api_name="chat")
         send.click(chat, *chat_io, api_visibility="private")
         clear.click(lambda: ([], [], ""), None, [chatbot, turns, citations], api_visibility="private")
-        add.click(upload, [files, replace], [upload_result, status, table], api_name="upload")
+        add.click(upload, [files, replace, token], [upload_result, status, table], api_name="upload")
         gr.api(ask, api_name="ask")
         gr.api(search, api_name="search")
         gr.api(sources, api_name="sources")
@@ -295,7 +310,19 @@ def main(argv: list[str] | None = None) -> None:
     print(describe_update(bot.last_update, len(bot.index.paragraphs)), flush=True)
     blocks = build_app(bot)
     blocks.queue(default_concurrency_limit=4)
-    server = gr.mount_gradio_app(create_api(bot), blocks, path="/", css=CSS, footer_links=["api"])
+    hosts = allowed_hosts(settings)
+    if hosts == ["*"]:
+        log.warning(
+            "Served beyond this machine and answering any host name: set QA_ALLOWED_HOSTS to this server's names"
+        )
+    server = gr.mount_gradio_app(
+        create_api(bot, hosts),
+        blocks,
+        path="/",
+        css=CSS,
+        footer_links=["api"],
+        max_file_size=settings.max_file_bytes,  # Gradio refuses larger uploads before storing them
+    )
     url = f"http://{settings.host}:{settings.port}"
     print(f"Serving the chat on {url}/ and the JSON API on {url}/api/ (documented at {url}/docs)", flush=True)
     # Open keep-alive and event-stream connections get 5 s to finish on Ctrl-C / SIGTERM, not forever.

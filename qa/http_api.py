@@ -68,7 +68,10 @@ class ErrorBody(BaseModel):
 ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 500)}
 
 
-def create_api(bot: QAPipeline) -> FastAPI:
+def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
+    """The JSON routes over ``bot``; with ``hosts``, requests for other host
+    names, and writes from pages of other origins, are refused everywhere on
+    the app (the chat mounted on it included)."""
     api = FastAPI(
         title="News QA",
         summary="Cited, extractive answers from a folder of news articles",
@@ -79,6 +82,8 @@ def create_api(bot: QAPipeline) -> FastAPI:
     )
     api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    if hosts and hosts != ["*"]:
+        api.add_middleware(HostAndOrigin, hosts=hosts)
     api.add_exception_handler(QuestionError, _question_error)
     api.add_exception_handler(RequestValidationError, _invalid_request)
     api.add_exception_handler(StarletteHTTPException, _http_error)
@@ -168,6 +173,43 @@ class BodyLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return await self.app(scope, replay, send)
+
+
+class HostAndOrigin:
+    """Answers only requests addressed to one of ``hosts`` (a web page whose
+    DNS name was pointed at this machine is refused: DNS rebinding), and takes
+    writes (any method but GET, HEAD, OPTIONS) only from pages of those hosts
+    or from clients that send no Origin (scripts): a page of another site
+    cannot make a visitor's browser post to the app (CSRF)."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str]):
+        self.app = app
+        self.hosts = {h.lower() for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if host not in self.hosts:
+            refusal = JSONResponse({"error": f"This server does not answer for the host {host!r}."}, 400)
+            return await refusal(scope, receive, send)
+        origin = headers.get(b"origin")
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin:
+            from urllib.parse import urlsplit
+
+            if _host_name(urlsplit(origin.decode("latin-1")).netloc) not in self.hosts:
+                refusal = JSONResponse({"error": "Requests that change data are not taken from other sites."}, 403)
+                return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _host_name(netloc: str) -> str:
+    """``localhost`` from ``localhost:7860``, ``[::1]`` from ``[::1]:7860``."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc[: netloc.find("]") + 1]
+    return netloc.rsplit(":", 1)[0] if ":" in netloc else netloc
 
 
 def _too_large(limit: int) -> JSONResponse:

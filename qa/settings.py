@@ -67,6 +67,14 @@ class Settings:
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
     port: int = 7860
+    # Serving beyond this machine (qa/access.py; README "Serving beyond this
+    # machine"): uploads need this token, or are off without it; read_only
+    # turns them off for everyone; allowed_hosts (comma-separated) are the
+    # host names the server answers to (default: loopback names when bound to
+    # this machine, any host otherwise).
+    admin_token: str = field(default="", repr=False)
+    read_only: bool = False
+    allowed_hosts: str = ""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:

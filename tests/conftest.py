@@ -98,12 +98,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield from _serve(root, corpus, port, log)
 
 
-def _serve(root: Path, corpus: Path, port: int, log) -> Iterator[AppServer]:
+def _serve(root: Path, corpus: Path, port: int, log, env: dict[str, str] | None = None) -> Iterator[AppServer]:
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(root / "index")],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
