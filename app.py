@@ -36,6 +36,7 @@ from typing import Any
 
 import gradio as gr
 import uvicorn
+from fastapi.responses import JSONResponse
 
 from qa import Answer, QAPipeline, QuestionError, Settings
 from qa.access import allowed_hosts, write_refusal, writes_possible
@@ -227,6 +228,25 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
     return app
 
 
+class KnownEndpoints:
+    """Gradio answers a call to an endpoint that does not exist with a bare
+    HTTP 500; this says 404 and which endpoints there are."""
+
+    def __init__(self, app, names: set[str]):
+        self.app = app
+        self.names = names
+
+    async def __call__(self, scope, receive, send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.startswith("/gradio_api/call/"):
+            name = path.removeprefix("/gradio_api/call/").split("/", 1)[0]
+            if name not in self.names:
+                known = ", ".join(f"/{n}" for n in sorted(self.names))
+                reply = JSONResponse({"error": f"No endpoint /{name}; this app has {known}."}, status_code=404)
+                return await reply(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
 # -- presentation --------------------------------------------------------------
 
 
@@ -315,8 +335,10 @@ def main(argv: list[str] | None = None) -> None:
         log.warning(
             "Served beyond this machine and answering any host name: set QA_ALLOWED_HOSTS to this server's names"
         )
+    api = create_api(bot, hosts)
+    api.add_middleware(KnownEndpoints, names={fn.api_name for fn in blocks.fns.values() if fn.api_name})
     server = gr.mount_gradio_app(
-        create_api(bot, hosts),
+        api,
         blocks,
         path="/",
         css=CSS,

@@ -133,6 +133,17 @@ def test_malformed_calls_get_an_error_with_a_message(app_server, endpoint, data,
     assert says in body, body
 
 
+def test_an_unknown_endpoint_is_a_404_with_the_list_of_endpoints(app_server):
+    reply = requests.post(f"{app_server.url}/gradio_api/call/nothing", json={"data": []}, timeout=30)
+    assert reply.status_code == 404 and "/ask" in reply.json()["error"]
+
+
+def test_a_long_earlier_turn_is_fine(client: Client):
+    history = [{"role": "user", "content": "Tell me about Paul Whelan. " * 70}, {"role": "assistant", "content": ""}]
+    answer = _ask(client, "What was he accused of?", history)
+    assert isinstance(answer["answerable"], bool)
+
+
 def test_twenty_concurrent_asks_all_answer_correctly(app_server):
     questions = [
         ("Who founded Baring Vostok?", "Michael Calvey"),
