@@ -189,7 +189,13 @@ class QAPipeline:
         )
 
     def sources(self) -> list[SourceInfo]:
-        return self._parts.index.sources()
+        """The indexed articles; if one was deleted from the folder meanwhile,
+        the index is brought up to date first (a stat per article)."""
+        listed = self._parts.index.sources()
+        if all((self.settings.corpus_dir / s.source).is_file() for s in listed):
+            return listed
+        self._catch_up()
+        return [s for s in self._parts.index.sources() if (self.settings.corpus_dir / s.source).is_file()]
 
     def status(self) -> dict[str, Any]:
         m = self._parts.index.manifest

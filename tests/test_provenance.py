@@ -64,3 +64,11 @@ def test_an_article_deleted_on_disk_is_no_longer_cited_or_listed(corpus_copy: Pa
     assert WHELAN not in {c.source for c in [*answer.citations, *answer.support]}
     _assert_quotes_hold(answer, corpus_copy)
     assert WHELAN not in {s.source for s in bot.sources()}
+
+
+def test_the_sources_list_drops_an_article_deleted_on_disk(corpus_copy: Path, tmp_path: Path):
+    bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"))
+    assert WHELAN in {s.source for s in bot.sources()}
+    (corpus_copy / WHELAN).unlink()
+    assert WHELAN not in {s.source for s in bot.sources()}
+    assert WHELAN not in bot.index.manifest["files"]  # the index itself was brought up to date
