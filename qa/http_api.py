@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
 MAX_BODY_BYTES = 256 * 1024
+# Some character Python's str.strip() keeps (it strips \x1c-\x1f and \x85, which JSON Schema's \s does not).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
 
 class Turn(BaseModel):
@@ -57,7 +59,13 @@ class AskRequest(BaseModel):
             ]
         },
     )
-    question: str = Field(description="The question, at most 2,000 characters (QA_MAX_QUESTION_CHARS)")
+    # The schema states the default limit (QA_MAX_QUESTION_CHARS); the pipeline checks the configured one.
+    question: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK,
+        description="The question: some text that is not only spaces, at most 2,000 characters",
+    )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS, description="Earlier turns, oldest first")
 
 
@@ -116,7 +124,12 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
 
     @api.get("/api/search", responses={200: {"model": list[Passage]}, **ERRORS}, tags=["answers"])
     def search(
-        q: Annotated[str, Query(description="What to search for", max_length=MAX_TURN_CHARS)],
+        q: Annotated[
+            str,
+            Query(
+                description="What to search for (as a question is)", min_length=1, max_length=2000, pattern=NOT_BLANK
+            ),
+        ],
         k: Annotated[int, Query(ge=1, le=50, description="How many passages")] = 5,
     ) -> JSONResponse:
         """The `k` passages most relevant to `q`, one per group of syndicated copies."""
@@ -235,8 +248,17 @@ def _invalid_request(_: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"error": "; ".join(_describe(e) for e in errors) or "Invalid request."}, status_code=422)
 
 
+FRIENDLIER = {
+    "string_pattern_mismatch": "Please type a question: it is empty.",
+    "string_too_short": "Please type a question: it is empty.",
+    "string_unicode": "The text holds characters that are not valid text (an unpaired surrogate).",
+}
+
+
 def _describe(error: dict[str, Any]) -> str:
     """``history[0].role: Input should be 'user' or 'assistant'`` from pydantic's error."""
+    if tuple(error.get("loc", ())) in (("body", "question"), ("query", "q")) and error.get("type") in FRIENDLIER:
+        return FRIENDLIER[error["type"]]
     where = ""
     for part in error.get("loc", ())[1:] if error.get("loc", ("",))[0] in ("body", "query") else error.get("loc", ()):
         where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)

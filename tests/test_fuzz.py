@@ -49,6 +49,7 @@ def test_any_search_gets_passages_or_a_clear_refusal(bot: QAPipeline, query, k):
     except QuestionError as err:
         assert str(err).strip()
         return
-    assert len(passages) == (5 if k is None else k)
+    # At most k: the corpus may hold fewer distinct passages (syndicated copies count once) among the candidates.
+    assert 1 <= len(passages) <= (5 if k is None else k)
     for p in passages:
         assert (CORPUS / p.source).read_bytes().decode("utf-8")[p.start : p.end] == p.text

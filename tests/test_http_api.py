@@ -67,9 +67,10 @@ def test_search_and_sources(app_server):
     ("body", "status", "says"),
     [
         ("{not json", 400, "not valid JSON"),
-        (json.dumps({"question": "   "}), 400, "empty"),
-        (json.dumps({"question": "x" * 2001}), 400, "limit"),
-        (json.dumps({"question": "Who?\ud800"}), 400, "surrogate"),
+        (json.dumps({"question": "   "}), 422, "empty"),
+        (json.dumps({"question": ""}), 422, "empty"),
+        (json.dumps({"question": "x" * 2001}), 422, "at most 2000 characters"),
+        (json.dumps({"question": "Who?\ud800"}), 422, "surrogate"),
         (json.dumps({"question": 42}), 422, "question"),
         (json.dumps({}), 422, "question"),
         (json.dumps([]), 422, "JSON object"),
