@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
 MAX_BODY_BYTES = 256 * 1024
+# Gradio's calls carry the chat shown so far as well: a long conversation fits.
+MAX_OTHER_BODY_BYTES = 2 * 1024 * 1024
 # Some character Python's str.strip() keeps (it strips \x1c-\x1f and \x85, which JSON Schema's \s does not).
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
 
@@ -89,7 +91,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         redoc_url=None,
     )
     api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
-    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, other_limit=MAX_OTHER_BODY_BYTES)
     if hosts and hosts != ["*"]:
         api.add_middleware(HostAndOrigin, hosts=hosts)
     api.add_exception_handler(QuestionError, _question_error)
@@ -153,20 +155,25 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
 
 
 class BodyLimit:
-    """Refuses a request body over ``limit`` bytes on the JSON routes, by its
-    declared length or, without one, as it streams in (pure ASGI: Gradio's
-    event streams, mounted on the same app, pass through untouched)."""
+    """Refuses a request body over ``limit`` bytes on the JSON routes and over
+    ``other_limit`` elsewhere (Gradio's calls), by its declared length or,
+    without one, as it streams in. Gradio's file upload route has its own
+    limit (``max_file_size``) and is left to it. Pure ASGI: Gradio's event
+    streams, mounted on the same app, pass through untouched."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int, other_limit: int | None = None):
         self.app = app
         self.limit = limit
+        self.other_limit = other_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        path = scope.get("path", "")
+        limit = self.limit if path.startswith("/api/") else self.other_limit
+        if scope["type"] != "http" or limit is None or path.startswith("/gradio_api/upload"):
             return await self.app(scope, receive, send)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            return await _too_large(self.limit)(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(limit)(scope, receive, send)
         body, more = b"", True
         while more:
             message = await receive()
@@ -174,8 +181,8 @@ class BodyLimit:
                 return None
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.limit:
-                return await _too_large(self.limit)(scope, receive, send)
+            if len(body) > limit:
+                return await _too_large(limit)(scope, receive, send)
         replayed = False
 
         async def replay() -> Message:

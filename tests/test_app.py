@@ -133,6 +133,14 @@ def test_malformed_calls_get_an_error_with_a_message(app_server, endpoint, data,
     assert says in body, body
 
 
+def test_a_huge_body_to_gradio_is_refused(app_server):
+    huge = json.dumps({"data": ["Who?", [{"role": "user", "content": "x" * 3_000_000}]]})
+    reply = requests.post(
+        f"{app_server.url}/gradio_api/call/ask", data=huge, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert reply.status_code == 413 and "KB" in reply.json()["error"]
+
+
 def test_an_unknown_endpoint_is_a_404_with_the_list_of_endpoints(app_server):
     reply = requests.post(f"{app_server.url}/gradio_api/call/nothing", json={"data": []}, timeout=30)
     assert reply.status_code == 404 and "/ask" in reply.json()["error"]
