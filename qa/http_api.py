@@ -92,7 +92,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
     )
     api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, other_limit=MAX_OTHER_BODY_BYTES)
-    if hosts and hosts != ["*"]:
+    if hosts:
         api.add_middleware(HostAndOrigin, hosts=hosts)
     api.add_exception_handler(QuestionError, _question_error)
     api.add_exception_handler(RequestValidationError, _invalid_request)
@@ -200,10 +200,12 @@ class HostAndOrigin:
     DNS name was pointed at this machine is refused: DNS rebinding), and takes
     writes (any method but GET, HEAD, OPTIONS) only from pages of those hosts
     or from clients that send no Origin (scripts): a page of another site
-    cannot make a visitor's browser post to the app (CSRF)."""
+    cannot make a visitor's browser post to the app (CSRF). With ``["*"]``
+    any host is answered, and writes are taken from pages of the host asked."""
 
     def __init__(self, app: ASGIApp, hosts: list[str]):
         self.app = app
+        self.any_host = "*" in hosts
         self.hosts = {h.lower() for h in hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,14 +213,14 @@ class HostAndOrigin:
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
         host = _host_name(headers.get(b"host", b"").decode("latin-1"))
-        if host not in self.hosts:
+        if not self.any_host and host not in self.hosts:
             refusal = JSONResponse({"error": f"This server does not answer for the host {host!r}."}, 400)
             return await refusal(scope, receive, send)
         origin = headers.get(b"origin")
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin:
             from urllib.parse import urlsplit
 
-            if _host_name(urlsplit(origin.decode("latin-1")).netloc) not in self.hosts:
+            if _host_name(urlsplit(origin.decode("latin-1")).netloc) not in (self.hosts | {host}):
                 refusal = JSONResponse({"error": "Requests that change data are not taken from other sites."}, 403)
                 return await refusal(scope, receive, send)
         return await self.app(scope, receive, send)

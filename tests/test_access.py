@@ -104,3 +104,20 @@ def test_gradio_refuses_uploads_over_the_file_size_limit(locked_app):
     big = b"word " * 1_100_000  # 5.5 MB, over max_file_bytes
     reply = requests.post(f"{locked_app.url}/gradio_api/upload", files={"files": ("big.txt", big)}, timeout=60)
     assert reply.status_code in (400, 413)
+
+
+def test_any_host_still_refuses_writes_from_other_sites():
+    """Served beyond this machine without QA_ALLOWED_HOSTS: every host name is
+    answered, but a write must come from a page of the host it is sent to."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from qa.http_api import HostAndOrigin
+
+    app = FastAPI()
+    app.post("/write")(lambda: {"ok": True})
+    app.add_middleware(HostAndOrigin, hosts=["*"])
+    client = TestClient(app, base_url="http://qa.example.org")
+    assert client.post("/write").status_code == 200  # a script: no Origin
+    assert client.post("/write", headers={"Origin": "http://qa.example.org"}).status_code == 200
+    assert client.post("/write", headers={"Origin": "https://attacker.example"}).status_code == 403
