@@ -8,6 +8,7 @@ Gradio's named endpoints (for gradio_client; see the app's "Use via API" page):
     /sources  ()                     -> indexed articles
     /chat     the chat itself
     /upload   (files, replace=False, token="") -> what was added
+    /remove   (source, token="")     -> what was removed
 
 Plain JSON routes, one request per call (qa/http_api.py; documented at /docs):
     POST /api/ask  {"question": ..., "history": [...]}  -> the answer object
@@ -40,7 +41,7 @@ from fastapi.responses import JSONResponse
 
 from qa import Answer, QAPipeline, QuestionError, Settings
 from qa.access import allowed_hosts, write_refusal, writes_possible
-from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups
+from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, remove_article
 from qa.cli import ProgressBar, describe_update
 from qa.http_api import create_api
 from qa.index import IndexUnavailable
@@ -74,7 +75,7 @@ def clear_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
             return endpoint(*args, **kwargs)
         except gr.Error:
             raise
-        except QuestionError as err:
+        except (QuestionError, ArticleError) as err:
             raise gr.Error(str(err)) from None
         except Exception:
             log.exception("%s failed", endpoint.__name__)
@@ -122,6 +123,20 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
     def sources() -> list[dict[str, Any]]:
         """The indexed articles: source, title, paragraphs, sha256."""
         return [s.to_dict() for s in bot.sources()]
+
+    @clear_errors
+    def remove(source: str, token: str = "") -> dict[str, Any]:
+        """Take an article out of the corpus and the index; a copy is kept in the
+        index folder's replaced/. token: the admin token, when one is set.
+        Returns {"removed": source, "message": what the index update did}."""
+        refusal = write_refusal(bot.settings, token)
+        if refusal:
+            raise gr.Error(refusal)
+        backups = bot.settings.index_dir / "replaced"
+        remove_article(bot.settings.corpus_dir, source, backups)
+        report = bot.refresh()
+        prune_backups(backups)
+        return {"removed": source, "message": describe_update(report, len(bot.index.paragraphs))}
 
     def chat(message: str, shown: list[dict], turns: list[dict]) -> tuple[list[dict], list[dict], str, str]:
         try:
@@ -225,6 +240,7 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         gr.api(ask, api_name="ask")
         gr.api(search, api_name="search")
         gr.api(sources, api_name="sources")
+        gr.api(remove, api_name="remove")
     return app
 
 

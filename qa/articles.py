@@ -104,8 +104,35 @@ def read_corpus(folder: Path, max_file_bytes: int = 5_000_000) -> CorpusReadResu
     return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored))
 
 
+def remove_article(corpus_dir: Path, name: str, backup_dir: Path) -> Path:
+    """Take an article out of the corpus folder, keeping it in ``backup_dir``
+    (named by the time, as replaced articles are); returns where it is kept."""
+    _check_name(name)
+    target = Path(corpus_dir) / name
+    if not target.is_file() or target.resolve().parent != Path(corpus_dir).resolve():
+        raise ArticleError(f"there is no article named {name!r} in the corpus")
+    return _back_up(target, backup_dir, move=True)
+
+
+def _back_up(article: Path, backup_dir: Path, move: bool = False) -> Path:
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    kept = backup_dir / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S.%fZ}-{article.name}"
+    if move:
+        shutil.move(article, kept)
+    else:
+        shutil.copy2(article, kept)
+    return kept
+
+
+def _check_name(name: str) -> None:
+    if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name):
+        raise ArticleError(
+            f"{name!r} is not allowed: use a plain file name ending in .txt (letters, digits, spaces, - _ . ( ))"
+        )
+
+
 def prune_backups(backup_dir: Path, keep: int = 50) -> None:
-    """Keep the ``keep`` newest copies of replaced articles (their names start with the time)."""
+    """Keep the ``keep`` newest copies of replaced or removed articles (their names start with the time)."""
     if backup_dir.is_dir():
         for old in sorted(backup_dir.glob("*.txt"), reverse=True)[keep:]:
             old.unlink(missing_ok=True)
@@ -225,10 +252,7 @@ def add_article(
     ``backup_dir`` first (see :func:`prune_backups`). The file appears whole
     or not at all (written aside, then renamed into place).
     """
-    if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name):
-        raise ArticleError(
-            f"{name!r} is not allowed: use a plain file name ending in .txt (letters, digits, spaces, - _ . ( ))"
-        )
+    _check_name(name)
     article = parse_article(data, name, max_file_bytes)
     corpus_dir = Path(corpus_dir)
     corpus_dir.mkdir(parents=True, exist_ok=True)
@@ -239,9 +263,7 @@ def add_article(
         if not replace:
             raise ArticleExists(f"an article named {name!r} is already in the corpus; it was left as it is")
         if backup_dir is not None:
-            backup_dir.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-            shutil.copy2(target, backup_dir / f"{stamp}-{name}")
+            _back_up(target, backup_dir)
     tmp = corpus_dir / f".{name}.upload"
     tmp.write_bytes(data)
     tmp.replace(target)

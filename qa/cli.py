@@ -1,4 +1,4 @@
-"""Command line: ``python -m qa index | ask | sources | eval | eval-reader | export-onnx`` (also installed as ``qa``)."""
+"""Command line: ``python -m qa index | ask | sources | remove | eval | eval-reader | export-onnx`` (also installed as ``qa``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.articles import CorpusError
+from qa.articles import ArticleError, CorpusError
 from qa.index import IndexStore, UpdateReport
 from qa.onnx_models import Engine
 from qa.pipeline import QAPipeline, QuestionError
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             corpus_dir=args.corpus, index_dir=args.index, model=args.model, engine=getattr(args, "engine", None)
         )
         return args.command(args, settings)
-    except (CorpusError, QuestionError, ValueError, RuntimeError) as err:
+    except (CorpusError, ArticleError, QuestionError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, help="number of passages to cite (default 5)")
     ask.add_argument("--history", metavar="JSON", help='earlier turns: [{"role": "user", "content": "..."}, ...]')
     ask.set_defaults(command=_ask)
+
+    remove = commands.add_parser(
+        "remove", parents=[common], help="take an article out of the corpus and the index (a copy is kept)"
+    )
+    remove.add_argument("file", metavar="FILE", help="the article's file name, as `qa sources` lists it")
+    remove.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    remove.set_defaults(command=_remove)
 
     evaluation = commands.add_parser(
         "eval", parents=[common], help="evaluate the whole pipeline on a JSONL or SQuAD file"
@@ -120,6 +127,25 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(format_answer(answer))
+    return 0
+
+
+def _remove(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.articles import prune_backups, remove_article
+
+    source = Path(args.file).name if Path(args.file).parent == Path(settings.corpus_dir) else args.file
+    if not args.yes:
+        reply = input(f"Remove {source} from {settings.corpus_dir} and the index? A copy is kept. [y/N] ")
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Nothing removed.")
+            return 1
+    backups = settings.index_dir / "replaced"
+    kept = remove_article(settings.corpus_dir, source, backups)
+    with ProgressBar() as bar:
+        index, report = IndexStore(settings).update(bar)
+    prune_backups(backups)
+    print(describe_update(report, len(index.paragraphs)))
+    print(f"A copy of {source} is kept in {kept}.")
     return 0
 
 

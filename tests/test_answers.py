@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -203,6 +204,21 @@ def test_cli_sources_and_index(sample_settings, bot: QAPipeline):
     assert "Pompeo to Meet With Putin, Lavrov Amid Tensions" in run.stdout
     run = _cli("index", index_dir=sample_settings.index_dir)
     assert run.returncode == 0 and "Index is up to date: 5 articles, 85 paragraphs." in run.stdout
+
+
+def test_cli_remove_takes_an_article_out_and_keeps_a_copy(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    removed = "003_850cf3de63addd31.txt"
+    where = ["--corpus", str(corpus), "--index", str(tmp_path / "i")]
+    subprocess.run([sys.executable, "-m", "qa", "index", *where], check=True, capture_output=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "qa", "remove", removed, "--yes", *where], capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr
+    assert "1 removed" in run.stdout and "A copy of" in run.stdout
+    assert not (corpus / removed).exists()
+    assert [p.name.endswith(removed) for p in (tmp_path / "i" / "replaced").iterdir()] == [True]
 
 
 def test_cli_reports_errors_without_a_traceback(tmp_path, sample_settings):

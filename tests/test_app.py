@@ -232,6 +232,21 @@ def test_an_upload_never_overwrites_an_article_unless_asked_and_keeps_the_old_on
     assert answer["answer"] == "Riga" and answer["citations"][0]["source"] == name
 
 
+def test_an_article_removed_through_the_api_is_no_longer_cited(client: Client, app_server, tmp_path: Path):
+    article = tmp_path / "009_removable.txt"
+    article.write_text("Removable\n\nThe Arctic council met in Rovaniemi on Tuesday.\n", "utf-8")
+    client.predict([handle_file(str(article))], api_name="/upload")
+    assert _ask(client, "Where did the Arctic council meet on Tuesday?")["answer"] == "Rovaniemi"
+    result = client.predict(article.name, api_name="/remove")
+    assert result["removed"] == article.name and "1 removed" in result["message"]
+    assert not (app_server.corpus / article.name).exists()
+    [kept] = (app_server.index / "replaced").glob(f"*-{article.name}")
+    assert kept.read_bytes() == article.read_bytes()
+    assert article.name not in {s["source"] for s in client.predict(api_name="/sources")}
+    with pytest.raises(Exception, match="no article named"):
+        client.predict(article.name, api_name="/remove")
+
+
 def test_api_page_documents_the_endpoints(app_server):
     info = requests.get(f"{app_server.url}/gradio_api/info", timeout=30).json()
     assert {"/ask", "/search", "/sources", "/chat", "/upload"} <= set(info["named_endpoints"])

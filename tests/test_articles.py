@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, file_text
 
-from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, read_corpus
+from qa.articles import (
+    ArticleError,
+    ArticleExists,
+    CorpusError,
+    add_article,
+    prune_backups,
+    read_corpus,
+    remove_article,
+)
 from qa.index import IndexStore
 from qa.settings import Settings
 
@@ -190,3 +198,13 @@ def test_only_the_newest_backups_are_kept(tmp_path: Path):
         (tmp_path / f"2026112{i}T000000.000000Z-a.txt").write_text("x")
     prune_backups(tmp_path, keep=2)
     assert sorted(p.name[:9] for p in tmp_path.iterdir()) == ["20261123T", "20261124T"]
+
+
+def test_a_removed_article_is_kept_in_the_backups(tmp_path: Path):
+    corpus, backups = tmp_path / "corpus", tmp_path / "index" / "replaced"
+    add_article(corpus, "talks.txt", b"Talks\n\nThey met in Sochi.\n")
+    kept = remove_article(corpus, "talks.txt", backups)
+    assert not (corpus / "talks.txt").exists() and kept.read_bytes() == b"Talks\n\nThey met in Sochi.\n"
+    for name in ("talks.txt", "../index/replaced/x.txt", ".hidden.txt"):
+        with pytest.raises(ArticleError):
+            remove_article(corpus, name, backups)
