@@ -36,7 +36,7 @@ from report import measured_on, percentile, publish  # noqa: E402
 from qa import QAPipeline, Settings  # noqa: E402
 from qa.evaluate import load_jsonl  # noqa: E402
 from qa.neural_reader import SHIPPED_READER, NeuralReader  # noqa: E402
-from qa.onnx_models import Engine, reader_file, session  # noqa: E402
+from qa.onnx_models import Engine, fuse, quantize_weights, reader_file, session  # noqa: E402
 from qa.pipeline import as_messages, standalone_question  # noqa: E402
 from qa.span_model import SpanModel  # noqa: E402
 from qa.squad import evaluate_reader, load_squad  # noqa: E402
@@ -74,23 +74,11 @@ def onnx_copy(reader: NeuralReader, file: Path) -> NeuralReader:
 def unshipped_variants(work: Path) -> dict[str, Path]:
     """The ONNX graphs that were tried and not shipped, made from the shipped fp32 export
     (the shipped int8 is qa.onnx_models.quantize: the fused graph, every weight op)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
     fp32 = reader_file(SHIPPED_READER, Engine.ONNX)
     fused = work / "fused.onnx"
-    optimize_model(str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1).save_model_to_file(
-        str(fused)
-    )
+    fuse(fp32, fused, SHIPPED_READER)
     matmul = work / "fused.int8-matmul.onnx"
-    quantize_dynamic(
-        str(fused),
-        str(matmul),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-        extra_options={"DefaultTensorType": 1},
-    )
+    quantize_weights(fused, matmul, op_types=["MatMul"])
     return {"ONNX fp32, transformer-fused graph (not shipped)": fused, "ONNX int8, matmuls only (not shipped)": matmul}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.onnx_models import Engine, encoder_file, session
+from qa.onnx_models import INPUTS, Engine, encoder_file, session
 from qa.settings import PACKAGED_MODEL
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class OnnxEncoder:
         batch = self.tokenizer(
             list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
         )
-        feed = {k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        feed = {k: batch[k].astype(np.int64) for k in INPUTS}
         return self.session.run(None, feed)[0]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -217,12 +218,10 @@ class HostAndOrigin:
             refusal = JSONResponse({"error": f"This server does not answer for the host {host!r}."}, 400)
             return await refusal(scope, receive, send)
         origin = headers.get(b"origin")
-        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin:
-            from urllib.parse import urlsplit
-
-            if _host_name(urlsplit(origin.decode("latin-1")).netloc) not in (self.hosts | {host}):
-                refusal = JSONResponse({"error": "Requests that change data are not taken from other sites."}, 403)
-                return await refusal(scope, receive, send)
+        writes = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if writes and origin and _host_name(urlsplit(origin.decode("latin-1")).netloc) not in self.hosts | {host}:
+            refusal = JSONResponse({"error": "Requests that change data are not taken from other sites."}, 403)
+            return await refusal(scope, receive, send)
         return await self.app(scope, receive, send)
 
 
@@ -268,9 +267,10 @@ def _describe(error: dict[str, Any]) -> str:
     """``history[0].role: Input should be 'user' or 'assistant'`` from pydantic's error."""
     if tuple(error.get("loc", ())) in (("body", "question"), ("query", "q")) and error.get("type") in FRIENDLIER:
         return FRIENDLIER[error["type"]]
-    where = ""
-    for part in error.get("loc", ())[1:] if error.get("loc", ("",))[0] in ("body", "query") else error.get("loc", ()):
-        where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else str(part)
+    loc = list(error.get("loc", ()))
+    if loc and loc[0] in ("body", "query"):
+        loc = loc[1:]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else str(p) for i, p in enumerate(loc))
     message = str(error.get("msg", "invalid"))
     return f"{where}: {message}" if where else message
 

@@ -19,6 +19,7 @@ it keeps SQuAD v1.1 dev F1 within 0.5 of fp32 (qa/models/reader/README.md).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
@@ -26,6 +27,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,7 @@ def reader_file(weights: Path | str, engine: Engine, cache_dir: Path | None = No
         return fp32
     int8 = cache_dir / f"{name}.int8.onnx"
     if not int8.is_file():
-        config = json.loads((weights / "config.json").read_text())
-        _atomic(int8, lambda tmp: quantize(fp32, tmp, config["num_attention_heads"], config["hidden_size"]))
+        _atomic(int8, lambda tmp: quantize(fp32, tmp, weights))
     return int8
 
 
@@ -102,37 +103,59 @@ def export_reader(weights: Path, out: Path) -> None:
     _export(model, out, ["start_logits", "end_logits"])
 
 
-def quantize(fp32: Path, out: Path, heads: int, hidden: int) -> None:
-    """Fuse the transformer's ops, then quantise the fused graph's weights to int8."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
+def quantize(fp32: Path, out: Path, weights: Path) -> None:
+    """The shipped int8 recipe: fuse the transformer's ops, then quantise every weight op of the fused graph."""
     log.info("Quantising %s to int8", fp32.name)
     fused = out.with_suffix(".fused.onnx")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the optimiser and the quantiser log a line per fusion and per tensor
     try:
-        optimize_model(
-            str(fp32), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1
-        ).save_model_to_file(str(fused))
-        _quantize(fused, out)
+        fuse(fp32, fused, weights)
+        quantize_weights(fused, out)
     finally:
-        root.setLevel(level)
         fused.unlink(missing_ok=True)
 
 
-def _quantize(fp32: Path, out: Path) -> None:
+def fuse(fp32: Path, out: Path, weights: Path) -> None:
+    """ONNX Runtime's transformer optimiser: attention, embedding + layer norm, bias + GELU fused."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((Path(weights) / "config.json").read_text())
+    with _quiet_root_logger():  # the optimiser logs a line per fusion
+        model = optimize_model(
+            str(fp32),
+            model_type="bert",
+            num_heads=config["num_attention_heads"],
+            hidden_size=config["hidden_size"],
+            opt_level=1,
+        )
+        model.save_model_to_file(str(out))
+
+
+def quantize_weights(src: Path, out: Path, op_types: list[str] | None = None) -> None:
+    """Dynamic int8, per channel, of the weights of ``op_types`` (default: every op the quantiser knows)."""
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        # ONNX shape inference does not know the fused ops (ORT's own domain); their outputs are float.
-        extra_options={"DefaultTensorType": TensorProto.FLOAT},
-    )
+    with _quiet_root_logger():  # the quantiser logs a line per tensor
+        quantize_dynamic(
+            str(src),
+            str(out),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=op_types,
+            # ONNX shape inference does not know the fused ops (ORT's own domain); their outputs are float.
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},
+        )
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 # -- the query encoder --------------------------------------------------------------------------

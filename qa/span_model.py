@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qa.onnx_models import INPUTS
 from qa.timing import stage
-
-_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class SpanModel:
         with torch.inference_mode():
             for windows in self._batches([len(ids) for ids in encoded["input_ids"]]):
                 batch = self.tokenizer.pad(
-                    {k: [encoded[k][w] for w in windows] for k in _INPUTS},
+                    {k: [encoded[k][w] for w in windows] for k in INPUTS},
                     return_tensors="np",
                 )
                 with stage("reader: forward pass"):
@@ -123,9 +122,9 @@ class SpanModel:
     def _logits(self, batch: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """Start and end logits of a padded batch of windows, as float32 on the CPU."""
         if self.session is not None:
-            start, end = self.session.run(None, {k: batch[k].astype(np.int64) for k in _INPUTS})
+            start, end = self.session.run(None, {k: batch[k].astype(np.int64) for k in INPUTS})
             return torch.from_numpy(start), torch.from_numpy(end)
-        out = self.model(**{k: torch.from_numpy(batch[k]).to(self.model.device) for k in _INPUTS})
+        out = self.model(**{k: torch.from_numpy(batch[k]).to(self.model.device) for k in INPUTS})
         return out.start_logits.float().cpu(), out.end_logits.float().cpu()
 
     def _bounded(self, question: str) -> str:
