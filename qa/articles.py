@@ -56,6 +56,9 @@ _LINK_LIST_HEADER = re.compile(
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$""")
 _LIST_ITEM = re.compile(r"\s*(?:[*•\-–]|\d+[.)])\s")
 _TRUNCATED_TEASER = re.compile(r"(?:…|\.\.\.)$")
+# A wire dateline opening a lead names the outlet: "(Persia Digest) - ...",
+# "LONDON (Reuters) - ...", "WASHINGTON, May 10 (AP) — ...".
+_DATELINE = re.compile(r"^(?:[A-Z][\w .,'’-]{0,40}\s)?\(([A-Z][^()\n]{0,40}?)\)\s*[-–—]+\s*")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ def remove_article(corpus_dir: Path, name: str, backup_dir: Path) -> Path:
     target = Path(corpus_dir) / name
     if not target.is_file() or target.resolve().parent != Path(corpus_dir).resolve():
         raise ArticleError(f"there is no article named {name!r} in the corpus")
+    if not any(p.name != name for p in Path(corpus_dir).glob("*.txt")):
+        raise ArticleError(f"{name!r} is the only article: the corpus cannot be empty, so it was kept")
     return _back_up(target, backup_dir, move=True)
 
 
@@ -166,7 +171,8 @@ def parse_article(data: bytes, source: str, max_file_bytes: int = 5_000_000) -> 
         raise ArticleError("has no article text")
     return Article(
         source=source,
-        title=_title(paragraphs[0].text),
+        title=_title(_DATELINE.sub("", paragraphs[0].text)),
+        outlet=outlet(paragraphs),
         sha256=hashlib.sha256(data).hexdigest(),
         text=text,
         paragraphs=paragraphs,
@@ -220,6 +226,14 @@ def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
 
 def _is_headline(paragraph: str) -> bool:
     return "\n" not in paragraph and len(paragraph.split()) <= 20 and not _SENTENCE_END.search(paragraph)
+
+
+def outlet(paragraphs: tuple[Paragraph, ...]) -> str:
+    """The outlet a wire dateline names in the headline or lead ("" if none does)."""
+    for p in paragraphs[:2]:
+        if m := _DATELINE.match(p.text):
+            return m.group(1).strip()
+    return ""
 
 
 def _title(first_paragraph: str) -> str:

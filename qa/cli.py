@@ -126,7 +126,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, bot.articles()))
     return 0
 
 
@@ -161,7 +161,8 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
         f"{status['articles']} articles, {status['paragraphs']} paragraphs; model {status['model']}; built {status['built_at']}"
     )
     for s in sources:
-        print(f"  {s.source}  ({s.paragraphs} paragraphs)  {s.title}")
+        outlet = f" — {s.outlet}" if s.outlet else ""
+        print(f"  {s.source}  ({s.paragraphs} paragraphs, added {s.added[:10]})  {s.title}{outlet}")
     return 0
 
 

@@ -145,10 +145,23 @@ class CorpusIndex:
         return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in terms}
 
     def sources(self) -> list[SourceInfo]:
-        return [
-            SourceInfo(source=name, title=f["title"], paragraphs=f["paragraphs"], sha256=f["sha256"])
+        return list(self.articles.values())
+
+    @functools.cached_property
+    def articles(self) -> dict[str, SourceInfo]:
+        """Each indexed article by file name, in name order."""
+        return {
+            name: SourceInfo(
+                source=name,
+                title=f["title"],
+                paragraphs=f["paragraphs"],
+                sha256=f["sha256"],
+                outlet=f.get("outlet", ""),
+                # Indexes built before "added" was recorded: the build time is the best known.
+                added=f.get("added", self.manifest["built_at"]),
+            )
             for name, f in sorted(self.manifest["files"].items())
-        ]
+        }
 
     def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         if not self.paragraphs:
@@ -183,9 +196,20 @@ class UpdateReport:
 
 
 def bm25_tokenize(texts: list[str]) -> list[list[str]]:
+    bm25s = _bm25s()
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+
+
+@functools.lru_cache(maxsize=1)
+def _bm25s():
+    """bm25s, imported without the DEBUG level it sets on its own logger (it
+    would print "DEBUG: Building index from tokens" in every command)."""
+    logger = logging.getLogger("bm25s")
+    level = logger.level
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+    logger.setLevel(level)
+    return bm25s
 
 
 @functools.lru_cache(maxsize=1)
@@ -217,7 +241,7 @@ class IndexStore:
             paragraphs = [Paragraph(*row[:5]) for row in rows]
             groups = [int(row[5]) for row in rows]
             vectors = np.load(build / "embeddings.npy", allow_pickle=False)
-            import bm25s
+            bm25s = _bm25s()
             import faiss
 
             dense = faiss.read_index(str(build / "dense.faiss"))
@@ -321,12 +345,14 @@ class IndexStore:
                 rows_by_source.setdefault(p.source, []).append(i)
 
         paragraphs: list[Paragraph] = []
+        added: dict[str, str] = {}  # when each unchanged article entered the index
         vectors: list[np.ndarray] = []
         to_embed: list[Paragraph] = []
         for article in corpus.articles:
             previous = old_files.get(article.source)
             if previous and previous["sha256"] == article.sha256:
                 report.unchanged.append(article.source)
+                added[article.source] = previous.get("added", old.manifest["built_at"])
                 rows = rows_by_source.get(article.source, [])
                 paragraphs.extend(old.paragraphs[i] for i in rows)
                 vectors.append(old.embeddings[rows])
@@ -340,6 +366,8 @@ class IndexStore:
             old
             and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
             and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
+            # Articles listed before outlets were recorded: rewritten once (their vectors are kept).
+            and all("outlet" in f for f in old_files.values())
         )
         if old and report.up_to_date and same_layout:
             return old, report
@@ -372,7 +400,7 @@ class IndexStore:
         matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
         if progress:
             progress("Writing index", 0, 1)
-        index = self._write(corpus, paragraphs, matrix, dim)
+        index = self._write(corpus, paragraphs, matrix, dim, added)
         if progress:
             progress("Writing index", 1, 1)
         return index, report
@@ -399,9 +427,14 @@ class IndexStore:
         return old, None
 
     def _write(
-        self, corpus: CorpusReadResult, paragraphs: list[Paragraph], matrix: np.ndarray, dim: int
+        self,
+        corpus: CorpusReadResult,
+        paragraphs: list[Paragraph],
+        matrix: np.ndarray,
+        dim: int,
+        added: dict[str, str],
     ) -> CorpusIndex:
-        import bm25s
+        bm25s = _bm25s()
         import faiss
 
         groups = duplicate_groups(paragraphs, self.settings.duplicate_threshold)
@@ -414,6 +447,7 @@ class IndexStore:
         for p in paragraphs:
             counts[p.source] = counts.get(p.source, 0) + 1
         stamp = dt.datetime.now(dt.UTC)
+        built_at = stamp.isoformat(timespec="seconds")
         pointer = self.folder / "CURRENT"
         try:
             previous = self._current_build().name
@@ -437,10 +471,16 @@ class IndexStore:
                 "duplicate_threshold": self.settings.duplicate_threshold,
                 "versions": _library_versions(),
                 "corpus": str(Path(self.settings.corpus_dir).resolve()),
-                "built_at": stamp.isoformat(timespec="seconds"),
+                "built_at": built_at,
                 "paragraphs": len(paragraphs),
                 "files": {
-                    a.source: {"sha256": a.sha256, "title": a.title, "paragraphs": counts.get(a.source, 0)}
+                    a.source: {
+                        "sha256": a.sha256,
+                        "title": a.title,
+                        "outlet": a.outlet,
+                        "paragraphs": counts.get(a.source, 0),
+                        "added": added.get(a.source, built_at),
+                    }
                     for a in corpus.articles
                 },
                 "artifacts": {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from qa.reader import Reader, SentenceReader
 from qa.retrieval import HybridRetriever
 from qa.settings import Settings
 from qa.timing import stage
-from qa.types import Alternative, Answer, Citation, Location, Message, Passage, SourceInfo, Span
+from qa.types import Alternative, Answer, Citation, Location, Message, Paragraph, Passage, SourceInfo, Span
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,15 @@ class QAPipeline:
             return listed
         self._catch_up()
         return [s for s in self._parts.index.sources() if (self.settings.corpus_dir / s.source).is_file()]
+
+    def articles(self) -> Mapping[str, SourceInfo]:
+        """The indexed articles by file name: headline, outlet, date added."""
+        return self._parts.index.articles
+
+    def context(self, source: str, paragraph: int, around: int = 2) -> list[Paragraph]:
+        """A paragraph with up to ``around`` indexed paragraphs either side
+        (none if the index no longer holds it), for reading it in context."""
+        return self._parts.index.neighbours(source, paragraph, around)
 
     def status(self) -> dict[str, Any]:
         m = self._parts.index.manifest

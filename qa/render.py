@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 import re
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Paragraph, SourceInfo
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ def sources(answer: Answer) -> list[Source]:
     return [Source(i, c, backs) for i, (c, backs) in enumerate(ordered, 1)]
 
 
-def articles(count: int) -> str:
+def articles_count(count: int) -> str:
     return f"{count} article" if count == 1 else f"{count} articles"
 
 
@@ -48,7 +49,7 @@ def headline(answer: Answer) -> str:
         return "The articles do not answer this question."
     if answer.alternatives:
         return "Sources differ:"
-    return f"{answer.answer} — reported by {articles(max(len(answer.support), 1))}"
+    return f"{answer.answer} — reported by {articles_count(max(len(answer.support), 1))}"
 
 
 def _claims(answer: Answer, numbered: list[Source]) -> list[tuple[str, int, float, list[int]]]:
@@ -58,7 +59,7 @@ def _claims(answer: Answer, numbered: list[Source]) -> list[tuple[str, int, floa
     return [(text, n, p, [s.number for s in numbered if s.backs == text]) for text, n, p in claims]
 
 
-def format_answer(answer: Answer) -> str:
+def format_answer(answer: Answer, articles: Mapping[str, SourceInfo] | None = None) -> str:
     """The answer as plain text, for the terminal."""
     numbered = sources(answer)
     out = []
@@ -67,7 +68,7 @@ def format_answer(answer: Answer) -> str:
     elif answer.alternatives:
         out.append(headline(answer))
         for text, n, p, refs in _claims(answer, numbered):
-            out.append(f"  {text} — {articles(n)} {_refs(refs)} (confidence {p:.2f})")
+            out.append(f"  {text} — {articles_count(n)} {_refs(refs)} (confidence {p:.2f})")
         out.append(textwrap.fill(f"“{answer.sentence}”", width=100))
     else:
         out.append(f"Answer: {headline(answer)}   (confidence {answer.confidence:.2f})")
@@ -76,6 +77,8 @@ def format_answer(answer: Answer) -> str:
     for s in numbered:
         c = s.citation
         line = f"[{s.number}] {c.source} ¶{c.paragraph} (characters {c.start}–{c.end})"
+        if title := article_label(c.source, articles):
+            line += f"  {title}"
         if c.also_in:
             line += "; also in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in c.also_in)
         if answer.answerable and not s.backs:
@@ -84,14 +87,38 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(out)
 
 
-def reply_markdown(answer: Answer) -> str:
-    """The chat reply: the answer, its sentence with the answer marked, the
-    articles that report it and the citations. Article text is escaped: it is
-    shown as text, never run or rendered as Markdown."""
+def article_label(source: str, articles: Mapping[str, SourceInfo] | None, limit: int = 0) -> str:
+    """ "Headline — Outlet" for an article ("" if unknown); headlines over
+    ``limit`` characters (when given) are cut at a word."""
+    info = (articles or {}).get(source)
+    if info is None:
+        return ""
+    title = info.title
+    if limit and len(title) > limit:
+        title = title[:limit].rsplit(" ", 1)[0].rstrip(" ,;:—-…") + " …"
+    return f"{title} — {info.outlet}" if info.outlet else title
+
+
+def chip(turn: int, source: Source, articles: Mapping[str, SourceInfo] | None) -> str:
+    """A Markdown link that opens citation ``source.number`` of answer ``turn``
+    in the reading panel (the app turns ``#cite-T-N`` links into that)."""
+    c = source.citation
+    label = article_label(c.source, articles, limit=70)
+    where = f"{c.source} ¶{c.paragraph}"
+    text = f"[{source.number}] {label} · {where}" if label else f"[{source.number}] {where}"
+    return f"[{escape_md(text)}](#cite-{turn}-{source.number})"
+
+
+def reply_markdown(answer: Answer, turn: int = 1, articles: Mapping[str, SourceInfo] | None = None) -> str:
+    """The chat reply to the ``turn``-th question: the answer, its sentence with
+    the answer marked, and a chip for each source (the articles behind the
+    answer first, related passages apart). Article text is escaped: it is shown
+    as text, never run or rendered as Markdown."""
     numbered = sources(answer)
+    used = [s for s in numbered if s.backs]
+    related = [s for s in numbered if not s.backs]
     if not answer.answerable:
-        lines = [headline(answer), "", "Related reading:"]
-        lines += [f"{s.number}. {ref(s.citation)}" for s in numbered]
+        lines = [headline(answer), "", "Related reading: " + " ".join(chip(turn, s, articles) for s in related)]
         return "\n".join(lines)
     top = answer.citations[0]
     sentence_start = top.text.index(answer.sentence) if answer.sentence in top.text else 0
@@ -101,7 +128,7 @@ def reply_markdown(answer: Answer) -> str:
     if answer.alternatives:
         lines = [f"**{headline(answer)}**", ""]
         lines += [
-            f"- **{escape_md(text)}** — {articles(n)} {_refs(refs)} ({p:.0%})"
+            f"- **{escape_md(text)}** — {articles_count(n)} {_links(turn, refs)} ({p:.0%})"
             for text, n, p, refs in _claims(answer, numbered)
         ]
         lines += ["", f"> {marked}", ""]
@@ -109,28 +136,136 @@ def reply_markdown(answer: Answer) -> str:
         short = answer.answer != answer.sentence  # a sentence answer is shown once, as the quote
         count = max(len(answer.support), 1)
         lines = [
-            *([f"**{escape_md(answer.answer)}** — reported by {articles(count)}", ""] if short else []),
+            *([f"**{escape_md(answer.answer)}** — reported by {articles_count(count)}", ""] if short else []),
             f"> {marked}",
             "",
             f"Confidence: {answer.confidence:.0%}",
             "",
         ]
-    for source in numbered:
-        if not source.backs:
-            continue
-        lines.append(f"[{source.number}] {ref(source.citation)}")
-        if source.citation.also_in:
-            copies = ", ".join(f"{escape_md(loc.source)} ¶{loc.paragraph}" for loc in source.citation.also_in)
-            lines.append(f"    also reported in {copies}")
+    lines.append("Sources: " + " ".join(chip(turn, s, articles) for s in used))
+    if related:
+        lines += ["", "Related, not used for the answer: " + " ".join(chip(turn, s, articles) for s in related)]
     return "\n".join(lines)
+
+
+def reading_html(
+    answer: Answer,
+    turn: int,
+    number: int,
+    context: Sequence[Paragraph],
+    articles: Mapping[str, SourceInfo] | None = None,
+) -> str:
+    """Citation ``number`` of answer ``turn`` in context, for the reading
+    panel: its paragraph with the answer marked, the neighbouring paragraphs
+    dimmed, its scores and syndicated copies, and links to the answer's other
+    citations. All article text is escaped: it is shown, never run."""
+    numbered = sources(answer)
+    source = next((s for s in numbered if s.number == number), None)
+    if source is None:
+        return f"<p>Answer {turn} has no citation [{number}].</p>"
+    c = source.citation
+    nav = " ".join(
+        f'<a href="#cite-{turn}-{s.number}" class="chip{" current" if s.number == number else ""}"'
+        f"{' aria-current=true' if s.number == number else ''}>[{s.number}]</a>"
+        for s in numbered
+    )
+    info = (articles or {}).get(c.source)
+    title = html.escape(info.title if info else c.source)
+    meta = [html.escape(info.outlet)] if info and info.outlet else []
+    meta += [
+        f"{html.escape(c.source)} ¶{c.paragraph}",
+        f"characters {c.start}–{c.end}",
+        f"retrieval score {c.score:.2f}",
+    ]
+    if source.backs:
+        role = f"Gives the answer “{html.escape(source.backs)}”"
+    elif answer.answerable:
+        role = "Related passage: not used for the answer"
+    else:
+        role = "Related passage: the articles do not answer this question"
+    body = []
+    around = [p for p in context if p.source == c.source]
+    if not any(p.paragraph == c.paragraph for p in around):
+        around = []  # the index changed since the answer: show the quote alone
+    for p in around or [None]:
+        if p is not None and p.paragraph != c.paragraph:
+            body.append(f'<p class="context">{html.escape(p.text)}</p>')
+        elif c.answer_start is not None:
+            body.append(
+                '<p class="cited">'
+                + html.escape(c.text[: c.answer_start])
+                + f"<mark>{html.escape(c.text[c.answer_start : c.answer_end])}</mark>"
+                + html.escape(c.text[c.answer_end :])
+                + "</p>"
+            )
+        else:
+            body.append(f'<p class="cited">{html.escape(c.text)}</p>')
+    also = ""
+    if c.also_in:
+        copies = "; ".join(
+            html.escape(f"{article_label(loc.source, articles) or loc.source} · {loc.source} ¶{loc.paragraph}")
+            for loc in c.also_in
+        )
+        also = f'<p class="also">Also reported in: {copies}</p>'
+    question = html.escape(answer.question)
+    return (
+        f'<div class="reading" tabindex="-1" data-cite="{turn}-{number}">'
+        f'<p class="nav">Answer {turn} (“{question}”): {nav}</p>'
+        f"<h3>[{number}] {title}</h3>"
+        f'<p class="meta">{" · ".join(meta)}</p>'
+        f'<p class="role">{role}</p>'
+        f'<div class="passage">{"".join(body)}</div>{also}'
+        '<p class="back"><a href="#chat">Back to the chat</a></p></div>'
+    )
+
+
+def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, SourceInfo] | None = None) -> str:
+    """A conversation as a Markdown document: each question, its answer and
+    every citation with file, paragraph, character range and quote."""
+    out = ["# News QA conversation", ""]
+    for turn, answer in enumerate(answers, 1):
+        out += [f"## {turn}. {_md_line(answer.question)}", ""]
+        if not answer.answerable:
+            out += [headline(answer), ""]
+        elif answer.alternatives:
+            out += [headline(answer), ""]
+            out += [
+                f"- **{_md_line(text)}** — {articles_count(n)} {_refs(refs)} (confidence {p:.0%})"
+                for text, n, p, refs in _claims(answer, sources(answer))
+            ]
+            out += ["", f"> {_md_line(answer.sentence)}", ""]
+        else:
+            count = max(len(answer.support), 1)
+            out += [
+                f"**{_md_line(answer.answer)}** — reported by {articles_count(count)} "
+                f"(confidence {answer.confidence:.0%})",
+                "",
+                f"> {_md_line(answer.sentence)}",
+                "",
+            ]
+        for s in sources(answer):
+            c = s.citation
+            label = _md_line(article_label(c.source, articles) or c.source)
+            line = f"**[{s.number}] {label}** — `{c.source}` ¶{c.paragraph}, characters {c.start}–{c.end}"
+            if c.answer_start is not None and s.backs:
+                line += f"; “{_md_line(s.backs)}” at characters {c.start + c.answer_start}–{c.start + c.answer_end}"
+            elif not s.backs:
+                line += " (related, not used for the answer)"
+            out += [line, "", f"> {_md_line(c.text)}", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md_line(text: str) -> str:
+    """Text on one Markdown line, its special characters escaped."""
+    return escape_md(" ".join(text.split()))
 
 
 def _refs(numbers: list[int]) -> str:
     return "".join(f"[{n}]" for n in numbers)
 
 
-def ref(c: Citation) -> str:
-    return f"{escape_md(c.source)} ¶{c.paragraph} (characters {c.start}–{c.end})"
+def _links(turn: int, numbers: list[int]) -> str:
+    return "".join(f"[\\[{n}\\]](#cite-{turn}-{n})" for n in numbers)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")

@@ -31,6 +31,7 @@ class Article:
     sha256: str
     text: str
     paragraphs: tuple[Paragraph, ...]
+    outlet: str = ""  # the outlet its dateline names ("(Reuters) - ..."), if any
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,8 @@ class SourceInfo:
     title: str
     paragraphs: int
     sha256: str
+    outlet: str = ""  # named by the article's dateline, "" when it names none
+    added: str = ""  # when this version entered the index (ISO 8601, UTC)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -203,6 +203,9 @@ def test_only_the_newest_backups_are_kept(tmp_path: Path):
 def test_a_removed_article_is_kept_in_the_backups(tmp_path: Path):
     corpus, backups = tmp_path / "corpus", tmp_path / "index" / "replaced"
     add_article(corpus, "talks.txt", b"Talks\n\nThey met in Sochi.\n")
+    with pytest.raises(ArticleError, match="only article"):
+        remove_article(corpus, "talks.txt", backups)  # the index needs at least one
+    add_article(corpus, "other.txt", b"Other\n\nThey met in Helsinki.\n")
     kept = remove_article(corpus, "talks.txt", backups)
     assert not (corpus / "talks.txt").exists() and kept.read_bytes() == b"Talks\n\nThey met in Sochi.\n"
     for name in ("talks.txt", "../index/replaced/x.txt", ".hidden.txt"):

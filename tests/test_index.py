@@ -66,6 +66,34 @@ def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
     assert abs(fresh.embeddings - index.embeddings).max() < 1e-5
 
 
+def test_each_article_keeps_the_date_it_was_added(corpus_copy: Path, tmp_path: Path):
+    store = _store(corpus_copy, tmp_path / "index")
+    first, _ = store.update()
+    built = first.manifest["built_at"]
+    assert {s.added for s in first.sources()} == {built}
+    time.sleep(1.1)  # times are kept to the second
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    index, _ = store.update()
+    added = {s.source: s.added for s in index.sources()}
+    assert added["005_new.txt"] == index.manifest["built_at"] > built
+    assert {added[s] for s in added if s != "005_new.txt"} == {built}
+
+
+def test_an_index_from_before_outlets_were_recorded_is_relisted_without_embedding(corpus_copy: Path, tmp_path: Path):
+    store = _store(corpus_copy, tmp_path / "index")
+    index, _ = store.update()
+    build = store.folder / (store.folder / "CURRENT").read_text().strip()
+    manifest = json.loads((build / "manifest.json").read_text("utf-8"))
+    for entry in manifest["files"].values():
+        del entry["outlet"], entry["added"]
+    (build / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    old = store.load()
+    assert {s.added for s in old.sources()} == {manifest["built_at"]}  # the best date known
+    index, report = store.update()
+    assert report.embedded_paragraphs == 0
+    assert index.articles["000_7e31dd43b6b198f1.txt"].outlet == "Persia Digest"
+
+
 def test_a_new_article_is_citable_after_update(corpus_copy: Path, tmp_path: Path):
     bot = QAPipeline(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"))
     (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
