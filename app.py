@@ -27,10 +27,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import argparse
+import datetime as dt
 import functools
 import html
 import logging
 import math
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,13 +42,15 @@ import gradio as gr
 import uvicorn
 from fastapi.responses import JSONResponse
 
-from qa import Answer, QAPipeline, QuestionError, Settings
+from qa import Answer, QAPipeline, QuestionError, Settings, SourceInfo, feedback
 from qa.access import allowed_hosts, write_refusal, writes_possible
 from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, remove_article
 from qa.cli import ProgressBar, describe_update
+from qa.feedback import Feedback, Rating, Reason
 from qa.http_api import create_api
-from qa.index import IndexUnavailable
-from qa.render import escape_md, reply_markdown, sources
+from qa.index import IndexUnavailable, Progress
+from qa.render import conversation_markdown, escape_md, reading_html, reply_markdown
+from qa.render import sources as render_sources
 
 log = logging.getLogger("qa.app")
 
@@ -56,11 +61,37 @@ EXAMPLES = [
     "Who is the UK foreign secretary?",
 ]
 CSS = """
-.citation { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
-.citation summary { cursor: pointer; font-weight: 600; }
-.citation .context { color: var(--body-text-color-subdued); }
-.citation .cited { border-left: 3px solid var(--color-accent); padding-left: 8px; }
-.citation mark, #chat mark { background: #ffe58a; color: inherit; padding: 0 2px; border-radius: 3px; }
+#chat mark, .reading mark { background: #ffe58a; color: #111; padding: 0 2px; border-radius: 3px; }
+#chat a[href^="#cite-"], .reading a.chip {
+  display: inline-block; margin: 2px 4px 2px 0; padding: 1px 8px; border-radius: 12px; text-decoration: none;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); color: inherit;
+  font-size: 0.9em; line-height: 1.5;
+}
+#chat a[href^="#cite-"]:hover, #chat a[href^="#cite-"]:focus-visible, .reading a.chip:hover,
+.reading a.chip:focus-visible { border-color: var(--color-accent); outline: 2px solid var(--color-accent); }
+.reading a.chip.current { background: var(--color-accent-soft); border-color: var(--color-accent); font-weight: 600; }
+.reading:focus { outline: none; }
+.reading h3 { margin: 8px 0 2px; }
+.reading .meta, .reading .nav, .reading .also { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.reading .role { font-weight: 600; }
+.reading .context { color: var(--body-text-color-subdued); opacity: 0.75; }
+.reading .cited { border-left: 3px solid var(--color-accent); padding-left: 8px; }
+.corpus-table { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.92em; }
+#corpus .corpus-table, #corpus .corpus-table thead, #corpus .corpus-table tr { border: none !important; }
+.corpus-table col.file { width: 28%; } .corpus-table col.count { width: 7.2em; } .corpus-table col.added { width: 7.5em; }
+#corpus .corpus-table th, #corpus .corpus-table td { text-align: left; vertical-align: top; padding: 4px 6px;
+  border: none !important; border-bottom: 1px solid var(--border-color-primary) !important; overflow-wrap: anywhere; }
+#corpus .corpus-table th { white-space: nowrap; font-size: 0.9em; }
+#corpus .corpus-table td.count { text-align: right; padding-right: 12px; }
+.corpus-table td.file { font-family: var(--font-mono); font-size: 0.85em; }
+.corpus-table .outlet { color: var(--body-text-color-subdued); font-size: 0.9em; }
+@media (max-width: 640px) {
+  .corpus-table colgroup, .corpus-table thead { display: none; }
+  .corpus-table tr { display: block; padding: 6px 0; border-bottom: 1px solid var(--border-color-primary); }
+  #corpus .corpus-table td { display: block; border: none !important; padding: 1px 0; text-align: left; }
+  .corpus-table td.headline { font-weight: 600; }
+  .corpus-table td.count::before, .corpus-table td.added::before { content: attr(data-label) ": "; font-weight: 400; }
+}
 """
 
 
@@ -95,8 +126,8 @@ def whole_number(k: Any) -> int:
     raise QuestionError("k must be a whole number from 1 to 50.")
 
 
-def build_app(bot: QAPipeline) -> gr.Blocks:
-    """The Blocks app over a ready pipeline."""
+def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
+    """The Blocks app over a ready pipeline; conversations are exported into ``exports``."""
 
     @clear_errors
     def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -121,7 +152,8 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
 
     @clear_errors
     def sources() -> list[dict[str, Any]]:
-        """The indexed articles: source, title, paragraphs, sha256."""
+        """The indexed articles: source, title, paragraphs, sha256, outlet (named
+        by the article's dateline, or "") and added (when it was indexed)."""
         return [s.to_dict() for s in bot.sources()]
 
     @clear_errors
@@ -129,72 +161,187 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
         """Take an article out of the corpus and the index; a copy is kept in the
         index folder's replaced/. token: the admin token, when one is set.
         Returns {"removed": source, "message": what the index update did}."""
+        return {"removed": source, "message": remove_and_reindex(source, token)}
+
+    def remove_and_reindex(source: str, token: str, progress: Progress | None = None) -> str:
         refusal = write_refusal(bot.settings, token)
         if refusal:
             raise gr.Error(refusal)
         backups = bot.settings.index_dir / "replaced"
         remove_article(bot.settings.corpus_dir, source, backups)
-        report = bot.refresh()
+        report = bot.refresh(progress)
         prune_backups(backups)
-        return {"removed": source, "message": describe_update(report, len(bot.index.paragraphs))}
+        return describe_update(report, len(bot.index.paragraphs))
 
-    def chat(message: str, shown: list[dict], turns: list[dict]) -> tuple[list[dict], list[dict], str, str]:
+    def chat(message: str, shown: list[dict], turns: list[dict], answers: list[Answer]) -> tuple:
         try:
             answer = bot.ask(message, turns)
         except QuestionError as err:
             gr.Warning(str(err))
-            return shown, turns, message, gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), message, gr.skip()
         except Exception:
             log.exception("chat failed")
             gr.Warning("The server could not answer this question; its log has the details.")
-            return shown, turns, message, gr.skip()
-        shown = [*shown, {"role": "user", "content": message}, {"role": "assistant", "content": reply_markdown(answer)}]
+            return gr.skip(), gr.skip(), gr.skip(), message, gr.skip()
+        answers = [*answers, answer]
+        turn = len(answers)
+        articles = bot.articles()
+        reply = reply_markdown(answer, turn, articles)
+        shown = [*shown, {"role": "user", "content": message}, {"role": "assistant", "content": reply}]
         turns = [*turns, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-        return shown, turns, "", citations_html(answer, bot)
+        panel = reading_html(answer, turn, 1, _context(answer, 1), articles)
+        return shown, turns, answers, "", panel
+
+    def after_answer(answers: list[Answer], request: gr.Request) -> tuple[gr.Tabs, gr.DownloadButton]:
+        """The reading panel in view and the export up to date."""
+        if not answers:
+            return gr.skip(), gr.skip()
+        return gr.Tabs(selected="reading"), export(answers, request)
+
+    def _context(answer: Answer, number: int) -> list:
+        source = next((s for s in render_sources(answer) if s.number == number), None)
+        return bot.context(source.citation.source, source.citation.paragraph) if source else []
+
+    def export(answers: list[Answer], request: gr.Request) -> gr.DownloadButton:
+        """The conversation so far as a Markdown file for the export button (one file per browser session)."""
+        folder = exports / (request.session_hash or "session")
+        folder.mkdir(exist_ok=True)
+        path = folder / "conversation.md"
+        path.write_text(conversation_markdown(answers, bot.articles()), "utf-8")
+        return gr.DownloadButton(value=str(path), interactive=True)
+
+    def open_citation(ref: str, answers: list[Answer]) -> tuple[str, gr.Tabs]:
+        """Citation "T-N" (answer T, citation N) in the reading panel."""
+        turn, _, number = (ref or "").partition("-")
+        if not (turn.isdigit() and number.isdigit() and 1 <= int(turn) <= len(answers)):
+            return gr.skip(), gr.skip()  # a link from a conversation this page no longer holds
+        answer = answers[int(turn) - 1]
+        panel = reading_html(answer, int(turn), int(number), _context(answer, int(number)), bot.articles())
+        return panel, gr.Tabs(selected="reading")
+
+    def give_feedback(answers: list[Answer], last: tuple, like: gr.LikeData) -> tuple:
+        """One line in the feedback file per 👍, 👎 or reason; returns what was
+        recorded, since Gradio's menu sends a chosen reason twice."""
+        index = like.index[0] if isinstance(like.index, (list, tuple)) else like.index
+        turn = int(index) // 2  # the chat shows a question and its answer for every turn
+        if not 0 <= turn < len(answers):
+            return last
+        if like.liked is True:
+            rating, reason = Rating.UP, None
+        else:
+            rating, reason = Rating.DOWN, Reason.from_label(like.liked) if isinstance(like.liked, str) else None
+        now = time.monotonic()
+        if last and last[:3] == (turn, rating, reason) and now - last[3] < 2:
+            return last
+        try:
+            feedback.record(bot.settings.index_dir, Feedback(rating, reason, answers[turn]))
+        except (OSError, feedback.FeedbackError) as err:
+            log.warning("feedback not saved: %s", err)
+            gr.Warning(f"Your feedback could not be saved: {err}")
+            return last
+        gr.Info(
+            "Thank you: your feedback was saved."
+            if reason or rating is Rating.UP
+            else "Thank you. If you like, say why with the flag button."
+        )
+        return (turn, rating, reason, now)
 
     def upload(
         files: list[str] | None, replace: bool = False, token: str = "", progress: gr.Progress = gr.Progress()
-    ) -> tuple[str, str, list[list]]:
+    ) -> tuple[str, dict[str, bytes]]:
+        """Add the uploaded files; names already taken wait (returned) for the user to confirm a replace."""
         refusal = write_refusal(bot.settings, token)
         if refusal:
             for path in files or []:
                 Path(path).unlink(missing_ok=True)
-            return f"❌ {escape_md(refusal)}", status_markdown(bot), sources_table(bot)
+            return f"❌ {escape_md(refusal)}", {}
         if not files:
-            return "Choose one or more .txt files first.", status_markdown(bot), sources_table(bot)
-        messages, added = [], 0
-        backups = bot.settings.index_dir / "replaced"
+            return "Choose one or more .txt files first.", {}
+        uploads = {}
         for path in files:
-            name = Path(path).name
             try:
-                data = Path(path).read_bytes()
-                add_article(bot.settings.corpus_dir, name, data, bot.settings.max_file_bytes, bool(replace), backups)
-                added += 1
-            except ArticleExists as err:
-                messages.append(
-                    f"⚠️ **{escape_md(name)}** was not added: {escape_md(str(err))}. To upload a new version, "
-                    "tick “Replace articles of the same name” (the old one is kept in the index folder's "
-                    "`replaced/`)."
-                )
-            except ArticleError as err:
-                messages.append(f"❌ **{escape_md(name)}** was not added: {escape_md(str(err))}")
+                uploads[Path(path).name] = Path(path).read_bytes()
             finally:
                 Path(path).unlink(missing_ok=True)  # Gradio's copy of the upload: not kept once read
+        return add_uploads(uploads, bool(replace), _bar(progress))
+
+    def add_uploads(uploads: dict[str, bytes], replace: bool, progress: Progress | None) -> tuple[str, dict]:
+        messages, added, taken = [], 0, {}
+        backups = bot.settings.index_dir / "replaced"
+        for name, data in uploads.items():
+            try:
+                add_article(bot.settings.corpus_dir, name, data, bot.settings.max_file_bytes, replace, backups)
+                added += 1
+            except ArticleExists:
+                taken[name] = data
+            except ArticleError as err:
+                messages.append(f"❌ **{escape_md(name)}** was not added: {escape_md(str(err))}")
         if added:
-            report = bot.refresh(lambda stage, done, total: progress((done, total), desc=stage))
+            report = bot.refresh(progress)
             prune_backups(backups)
             messages.insert(0, "✅ " + escape_md(describe_update(report, len(bot.index.paragraphs))))
-        return "\n\n".join(messages), status_markdown(bot), sources_table(bot)
+        if taken:
+            names = ", ".join(f"**{escape_md(n)}**" for n in taken)
+            messages.append(f"⚠️ {names} {'is' if len(taken) == 1 else 'are'} already in the corpus.")
+        return "\n\n".join(messages), taken
 
-    with gr.Blocks(title="News QA: cited answers from your articles") as app:
+    def upload_from_page(files, token, progress=gr.Progress()) -> tuple:
+        message, taken = upload(files, False, token, progress)
+        return (message, taken, _ask_to_replace(taken), *corpus_views())
+
+    def confirm_replace(taken: dict[str, bytes], token: str, progress=gr.Progress()) -> tuple:
+        refusal = write_refusal(bot.settings, token)
+        if refusal:
+            return (f"❌ {escape_md(refusal)}", {}, gr.Column(visible=False), *corpus_views())
+        message, _ = add_uploads(taken, True, _bar(progress))
+        return (message, {}, gr.Column(visible=False), *corpus_views())
+
+    def upload_api(files: list[str] | None, replace: bool = False, token: str = "", progress=gr.Progress()):
+        message, taken = upload(files, replace, token, progress)
+        if taken:
+            message += (
+                "\n\nTo upload a new version, tick “Replace articles of the same name” (the old one is kept in the "
+                "index folder's `replaced/`)."
+            )
+        return message, status_markdown(bot), [[s.source, s.paragraphs, s.title] for s in bot.sources()]
+
+    def ask_to_remove(source: str | None) -> tuple[gr.Column, str]:
+        if not source:
+            return gr.Column(visible=False), "Choose an article to remove first."
+        info = bot.articles().get(source)
+        title = f" (“{escape_md(info.title)}”)" if info else ""
+        return gr.Column(visible=True), (
+            f"Remove **{escape_md(source)}**{title} from the corpus and the index? A copy is kept in the index "
+            "folder's `replaced/`."
+        )
+
+    def confirm_remove(source: str, token: str, progress=gr.Progress()) -> tuple:
+        try:
+            message = "✅ " + escape_md(remove_and_reindex(source, token, _bar(progress)))
+        except (gr.Error, ArticleError) as err:
+            message = f"❌ {escape_md(str(err.message if isinstance(err, gr.Error) else err))}"
+        return (message, gr.Column(visible=False), *corpus_views())
+
+    def corpus_views() -> tuple[str, str, gr.Dropdown]:
+        listed = bot.sources()
+        choices = [(f"{s.title} ({s.source})", s.source) for s in listed]
+        return status_markdown(bot), corpus_table_html(listed), gr.Dropdown(choices=choices, value=None)
+
+    with gr.Blocks(title="News QA: cited answers from your articles", delete_cache=(3600, 3600)) as app:
         gr.Markdown(
             "# News QA\nAsk about the articles in the corpus. Every answer is copied verbatim from an "
-            "article and cites the file, paragraph and characters it came from."
+            "article and cites the file, paragraph and characters it came from. Click a citation chip "
+            "to read the passage in its article."
         )
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(elem_id="chat", height=460, label="Chat", feedback_options=None)
-                turns = gr.State([])
+        turns, answers, taken = gr.State([]), gr.State([]), gr.State({})
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    height=520,
+                    label="Chat",
+                    feedback_options=("Like", "Dislike", *(r.label for r in Reason)),
+                )
                 with gr.Row():
                     question = gr.Textbox(
                         elem_id="question",
@@ -203,45 +350,124 @@ def build_app(bot: QAPipeline) -> gr.Blocks:
                         scale=5,
                         max_lines=4,
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
                 gr.Examples(EXAMPLES, inputs=question, label="Try")
-                clear = gr.Button("New conversation", size="sm")
-                citations = gr.HTML(elem_id="citations", label="Cited passages")
-            with gr.Column(scale=2):
-                gr.Markdown("### Sources")
-                status = gr.Markdown(status_markdown(bot), elem_id="index-status")
-                table = gr.Dataframe(
-                    sources_table(bot), headers=["File", "Paragraphs", "Title"], interactive=False, wrap=True
-                )
-                gr.Markdown("### Add articles")
-                if not writes_possible(bot.settings):
-                    gr.Markdown(escape_md(write_refusal(bot.settings, None) or ""), elem_id="uploads-off")
-                files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
-                replace = gr.Checkbox(
-                    False,
-                    label="Replace articles of the same name",
-                    info="Otherwise a file whose name is taken is refused. The old version is kept in the index folder.",
-                )
-                token = gr.Textbox(
-                    "",
-                    label="Admin token",
-                    type="password",
-                    visible=bool(bot.settings.admin_token),
-                    info="This app asks for the token set in QA_ADMIN_TOKEN before it adds or replaces articles.",
-                )
-                add = gr.Button("Add to corpus", interactive=writes_possible(bot.settings))
-                upload_result = gr.Markdown(elem_id="upload-result")
+                with gr.Row():
+                    clear = gr.Button("New conversation", size="sm")
+                    download = gr.DownloadButton(
+                        "Export conversation (Markdown)", size="sm", interactive=False, elem_id="export"
+                    )
+            with gr.Column(scale=2, min_width=320), gr.Tabs(selected="reading", elem_id="side") as side:
+                with gr.Tab("Reading", id="reading"):
+                    panel = gr.HTML(READING_HINT, elem_id="reading-panel")
+                with gr.Tab("Articles", id="articles"):
+                    status = gr.Markdown(status_markdown(bot), elem_id="index-status")
+                    table = gr.HTML(corpus_table_html(bot.sources()), elem_id="corpus")
+                    if not writes_possible(bot.settings):
+                        gr.Markdown(escape_md(write_refusal(bot.settings, None) or ""), elem_id="uploads-off")
+                    token = gr.Textbox(
+                        "",
+                        label="Admin token",
+                        type="password",
+                        visible=bool(bot.settings.admin_token),
+                        info="This app asks for the token set in QA_ADMIN_TOKEN before it adds, replaces or "
+                        "removes articles.",
+                    )
+                    gr.Markdown("#### Add or replace articles")
+                    files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
+                    add = gr.Button("Add to corpus", interactive=writes_possible(bot.settings), elem_id="add")
+                    with gr.Column(visible=False, elem_id="confirm-replace") as replace_box:
+                        gr.Markdown(
+                            "Replace them with the uploaded files? The old versions are kept in the index "
+                            "folder's `replaced/`."
+                        )
+                        with gr.Row():
+                            do_replace = gr.Button("Replace", variant="stop", size="sm", elem_id="do-replace")
+                            keep = gr.Button("Keep the old ones", size="sm")
+                    upload_result = gr.Markdown(elem_id="upload-result")
+                    gr.Markdown("#### Remove an article")
+                    to_remove = gr.Dropdown(
+                        choices=[(f"{s.title} ({s.source})", s.source) for s in bot.sources()],
+                        value=None,
+                        label="Article",
+                        elem_id="remove-choice",
+                    )
+                    ask_remove = gr.Button(
+                        "Remove…", size="sm", interactive=writes_possible(bot.settings), elem_id="remove"
+                    )
+                    with gr.Column(visible=False, elem_id="confirm-remove") as remove_box:
+                        remove_question = gr.Markdown()
+                        with gr.Row():
+                            do_remove = gr.Button("Remove it", variant="stop", size="sm", elem_id="do-remove")
+                            cancel_remove = gr.Button("Cancel", size="sm")
+                    remove_result = gr.Markdown(elem_id="remove-result")
+        # Citation chips are links (#cite-T-N); the page's script hands their
+        # target to this hidden button, which opens it in the reading panel.
+        cite_ref = gr.Textbox(visible=False)
+        open_cite = gr.Button(visible="hidden", elem_id="open-citation")
+        # gradio_client's /upload, as before: (files, replace, token) -> (message, status, table rows).
+        replace_api = gr.Checkbox(False, visible=False)
+        api_outputs = [gr.Markdown(visible=False), gr.Markdown(visible=False), gr.Dataframe(visible=False)]
+        upload_api_button = gr.Button(visible=False)
 
-        chat_io = ([question, chatbot, turns], [chatbot, turns, question, citations])
-        question.submit(chat, *chat_io, api_name="chat")
-        send.click(chat, *chat_io, api_visibility="private")
-        clear.click(lambda: ([], [], ""), None, [chatbot, turns, citations], api_visibility="private")
-        add.click(upload, [files, replace, token], [upload_result, status, table], api_name="upload")
+        # gradio_client's /chat, as before: (message, chat shown) -> (chat shown, "", cited passage HTML).
+        chat_io = ([question, chatbot, turns, answers], [chatbot, turns, answers, question, panel])
+        for event in (
+            question.submit(chat, *chat_io, api_name="chat"),
+            send.click(chat, *chat_io, api_visibility="private"),
+        ):
+            event.success(after_answer, answers, [side, download], api_visibility="private")
+        app.load(corpus_views, None, [status, table, to_remove], api_visibility="private")
+        clear.click(
+            lambda: ([], [], [], READING_HINT, gr.DownloadButton(value=None, interactive=False)),
+            None,
+            [chatbot, turns, answers, panel, download],
+            api_visibility="private",
+        )
+        open_cite.click(
+            open_citation, [cite_ref, answers], [panel, side], js=OPEN_CITATION_JS, api_visibility="private"
+        ).then(None, js=SHOW_PANEL_JS)
+        last_feedback = gr.State(())
+        chatbot.like(give_feedback, [answers, last_feedback], last_feedback, api_visibility="private")
+        corpus_outputs = [status, table, to_remove]
+        add.click(
+            upload_from_page,
+            [files, token],
+            [upload_result, taken, replace_box, *corpus_outputs],
+            api_visibility="private",
+        ).then(lambda: None, None, files, api_visibility="private")
+        do_replace.click(
+            confirm_replace,
+            [taken, token],
+            [upload_result, taken, replace_box, *corpus_outputs],
+            api_visibility="private",
+        )
+        keep.click(
+            lambda: ({}, gr.Column(visible=False), "The articles already in the corpus were kept."),
+            None,
+            [taken, replace_box, upload_result],
+            api_visibility="private",
+        )
+        ask_remove.click(ask_to_remove, to_remove, [remove_box, remove_question], api_visibility="private")
+        do_remove.click(
+            confirm_remove, [to_remove, token], [remove_result, remove_box, *corpus_outputs], api_visibility="private"
+        )
+        cancel_remove.click(lambda: gr.Column(visible=False), None, remove_box, api_visibility="private")
+        upload_api_button.click(upload_api, [files, replace_api, token], api_outputs, api_name="upload")
         gr.api(ask, api_name="ask")
         gr.api(search, api_name="search")
         gr.api(sources, api_name="sources")
         gr.api(remove, api_name="remove")
     return app
+
+
+def _ask_to_replace(taken: dict[str, bytes]) -> gr.Column:
+    return gr.Column(visible=bool(taken))
+
+
+def _bar(progress: gr.Progress) -> Progress:
+    """Gradio's progress bar as the index's progress callback."""
+    return lambda stage, done, total: progress((done, total), desc=stage)
 
 
 class KnownEndpoints:
@@ -266,57 +492,73 @@ class KnownEndpoints:
 # -- presentation --------------------------------------------------------------
 
 
-def citations_html(answer: Answer, bot: QAPipeline) -> str:
-    """Each cited passage in context: neighbouring paragraphs dimmed, the
-    answer marked. All article text is escaped: it is shown, never run."""
-    if not answer.citations:
-        return ""
-    heading = "Cited passages" if answer.answerable else "Related passages (no answer found)"
-    parts = [f"<h3>{heading}</h3>"]
-    for source in sources(answer):
-        number, c = source.number, source.citation
-        paragraphs = []
-        for p in bot.index.neighbours(c.source, c.paragraph):
-            if p.paragraph != c.paragraph:
-                paragraphs.append(f'<p class="context">{html.escape(p.text)}</p>')
-            elif c.answer_start is not None:
-                text = c.text
-                body = (
-                    html.escape(text[: c.answer_start])
-                    + f"<mark>{html.escape(text[c.answer_start : c.answer_end])}</mark>"
-                    + html.escape(text[c.answer_end :])
-                )
-                paragraphs.append(f'<p class="cited">{body}</p>')
-            else:
-                paragraphs.append(f'<p class="cited">{html.escape(c.text)}</p>')
-        also = ""
-        if c.also_in:
-            copies = ", ".join(f"{html.escape(loc.source)} ¶{loc.paragraph}" for loc in c.also_in)
-            also = f"<p><em>Also reported in {copies}</em></p>"
-        role = ""
-        if answer.alternatives and source.backs:
-            role = f" — says “{html.escape(source.backs)}”"
-        elif answer.answerable and not source.backs:
-            role = " — related"
-        parts.append(
-            f'<details class="citation" {"open" if number == 1 else ""}>'
-            f"<summary>[{number}] {html.escape(c.source)} ¶{c.paragraph} "
-            f"(characters {c.start}–{c.end}, score {c.score:.2f}){role}</summary>{''.join(paragraphs)}{also}</details>"
-        )
-    return "\n".join(parts)
-
-
 def status_markdown(bot: QAPipeline) -> str:
     s = bot.status()
     model = Path(s["model"]).name if os.sep in s["model"] else s["model"]
     return (
         f"**{s['articles']} articles, {s['paragraphs']} paragraphs** indexed  \n"
-        f"Model: `{model}` ({s['dimension']} dimensions)  \nBuilt: {s['built_at']}"
+        f"Model: `{model}` ({s['dimension']} dimensions)  \nBuilt: {_when(s['built_at'])}"
     )
 
 
-def sources_table(bot: QAPipeline) -> list[list]:
-    return [[s.source, s.paragraphs, s.title] for s in bot.sources()]
+def corpus_table_html(listed: list[SourceInfo]) -> str:
+    """The indexed articles, headline first; on a phone each row becomes a
+    card (CSS), so nothing needs sideways scrolling. Titles are article text:
+    escaped."""
+    rows = []
+    for s in listed:
+        outlet = f'<div class="outlet">{html.escape(s.outlet)}</div>' if s.outlet else ""
+        rows.append(
+            "<tr>"
+            f'<td class="headline" data-label="Headline">{html.escape(s.title)}{outlet}</td>'
+            f'<td class="file" data-label="File">{html.escape(s.source)}</td>'
+            f'<td class="count" data-label="Paragraphs">{s.paragraphs}</td>'
+            f'<td class="added" data-label="Added">{html.escape(_when(s.added))}</td>'
+            "</tr>"
+        )
+    return (
+        '<table class="corpus-table"><colgroup><col class="headline"><col class="file"><col class="count">'
+        '<col class="added"></colgroup><thead><tr><th scope="col">Headline</th><th scope="col">File</th>'
+        '<th scope="col">Paragraphs</th><th scope="col">Added</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _when(stamp: str) -> str:
+    """An ISO time from the index as "2026-11-27 06:56 UTC"."""
+    try:
+        return f"{dt.datetime.fromisoformat(stamp).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    except (TypeError, ValueError):
+        return stamp or ""
+
+
+READING_HINT = (
+    '<p class="hint">Click a citation chip such as <strong>[1]</strong> in an answer to read the passage here, '
+    "in its article, with the answer highlighted.</p>"
+)
+# Citation chips are ordinary links ("#cite-T-N"): focusable, and opened with a
+# click, a tap or Enter. This page script sends their target to the server.
+PAGE_JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest('a[href^="#cite-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.__qaCitation = link.getAttribute('href').slice('#cite-'.length);
+    document.getElementById('open-citation').click();
+  }, true);
+}
+"""
+OPEN_CITATION_JS = "(ref, answers) => [window.__qaCitation || '', answers]"
+# The opened passage gets the focus (keyboard and screen-reader users land on
+# it) and is scrolled to: on a phone the panel sits below the chat.
+SHOW_PANEL_JS = """
+() => {
+  const panel = document.querySelector('#reading-panel .reading');
+  if (panel) { panel.scrollIntoView({block: 'start', behavior: 'smooth'}); panel.focus({preventScroll: true}); }
+}
+"""
 
 
 # -- command line ----------------------------------------------------------------
@@ -344,7 +586,8 @@ def main(argv: list[str] | None = None) -> None:
         # An empty corpus, an index path that is a file, ...: one clear line, not a traceback.
         raise SystemExit(f"error: {err}") from None
     print(describe_update(bot.last_update, len(bot.index.paragraphs)), flush=True)
-    blocks = build_app(bot)
+    exports = tempfile.TemporaryDirectory(prefix="qa-exports-")  # removed when the server stops
+    blocks = build_app(bot, Path(exports.name))
     blocks.queue(default_concurrency_limit=4)
     hosts = allowed_hosts(settings)
     if hosts == ["*"]:
@@ -358,6 +601,7 @@ def main(argv: list[str] | None = None) -> None:
         blocks,
         path="/",
         css=CSS,
+        js=PAGE_JS,
         footer_links=["api"],
         max_file_size=settings.max_file_bytes,  # Gradio refuses larger uploads before storing them
     )

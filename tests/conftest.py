@@ -66,7 +66,7 @@ def file_text(source: str, corpus: Path = CORPUS) -> str:
 
 
 XSS_ARTICLE = (
-    "Hackers target newsroom\n\n"
+    'Hackers target <img src=x onerror="window.__xss = 3"> newsroom\n\n'
     'Investigators said the page contained the text <script>window.__xss = 1; alert("xss")</script> and an image tag '
     '<img src=x onerror="window.__xss = 2; alert(1)"> hidden in a comment field, according to the newsroom.\n'
 )

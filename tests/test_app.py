@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -245,6 +247,34 @@ def test_an_article_removed_through_the_api_is_no_longer_cited(client: Client, a
     assert article.name not in {s["source"] for s in client.predict(api_name="/sources")}
     with pytest.raises(Exception, match="no article named"):
         client.predict(article.name, api_name="/remove")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("../corpus/001_2ba139ad32a30a4e.txt", "is not allowed"),
+        ("/etc/passwd", "is not allowed"),
+        ("..", "is not allowed"),
+        ("notes.md", "is not allowed"),
+        ("", "is not allowed"),
+        ("does_not_exist.txt", "no article named 'does_not_exist.txt'"),
+    ],
+)
+def test_a_bad_remove_gets_a_clear_error_and_changes_nothing(client: Client, app_server, name: str, message: str):
+    corpus_before = sorted((p.name, p.stat().st_mtime_ns) for p in app_server.corpus.iterdir())
+    sources_before = client.predict(api_name="/sources")
+    with pytest.raises(Exception, match=re.escape(message)):
+        client.predict(name, api_name="/remove")
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in app_server.corpus.iterdir()) == corpus_before
+    assert client.predict(api_name="/sources") == sources_before
+
+
+def test_sources_name_headline_outlet_and_date_added(client: Client):
+    listed = {s["source"]: s for s in client.predict(api_name="/sources")}
+    persia = listed["000_7e31dd43b6b198f1.txt"]
+    assert persia["outlet"] == "Persia Digest" and persia["title"].startswith("Mike Pompeo is to meet Vladimir Putin")
+    assert listed["001_2ba139ad32a30a4e.txt"]["outlet"] == ""
+    assert all(dt.datetime.fromisoformat(s["added"]).tzinfo for s in listed.values())
 
 
 def test_api_page_documents_the_endpoints(app_server):
