@@ -27,9 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import argparse
-import datetime as dt
 import functools
-import html
 import logging
 import math
 import tempfile
@@ -42,14 +40,14 @@ import gradio as gr
 import uvicorn
 from fastapi.responses import JSONResponse
 
-from qa import Answer, QAPipeline, QuestionError, Settings, SourceInfo, feedback
+from qa import Answer, QAPipeline, QuestionError, Settings, feedback
 from qa.access import allowed_hosts, write_refusal, writes_possible
 from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, remove_article
 from qa.cli import ProgressBar, describe_update
 from qa.feedback import Feedback, Rating, Reason
 from qa.http_api import create_api
 from qa.index import IndexUnavailable, Progress
-from qa.render import conversation_markdown, escape_md, reading_html, reply_markdown
+from qa.render import conversation_markdown, corpus_table_html, escape_md, reading_html, reply_markdown, when
 from qa.render import sources as render_sources
 
 log = logging.getLogger("qa.app")
@@ -60,39 +58,7 @@ EXAMPLES = [
     "What was Paul Whelan accused of?",
     "Who is the UK foreign secretary?",
 ]
-CSS = """
-#chat mark, .reading mark { background: #ffe58a; color: #111; padding: 0 2px; border-radius: 3px; }
-#chat a[href^="#cite-"], .reading a.chip {
-  display: inline-block; margin: 2px 4px 2px 0; padding: 1px 8px; border-radius: 12px; text-decoration: none;
-  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary); color: inherit;
-  font-size: 0.9em; line-height: 1.5;
-}
-#chat a[href^="#cite-"]:hover, #chat a[href^="#cite-"]:focus-visible, .reading a.chip:hover,
-.reading a.chip:focus-visible { border-color: var(--color-accent); outline: 2px solid var(--color-accent); }
-.reading a.chip.current { background: var(--color-accent-soft); border-color: var(--color-accent); font-weight: 600; }
-.reading:focus { outline: none; }
-.reading h3 { margin: 8px 0 2px; }
-.reading .meta, .reading .nav, .reading .also { color: var(--body-text-color-subdued); font-size: 0.9em; }
-.reading .role { font-weight: 600; }
-.reading .context { color: var(--body-text-color-subdued); opacity: 0.75; }
-.reading .cited { border-left: 3px solid var(--color-accent); padding-left: 8px; }
-.corpus-table { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.92em; }
-#corpus .corpus-table, #corpus .corpus-table thead, #corpus .corpus-table tr { border: none !important; }
-.corpus-table col.file { width: 28%; } .corpus-table col.count { width: 7.2em; } .corpus-table col.added { width: 7.5em; }
-#corpus .corpus-table th, #corpus .corpus-table td { text-align: left; vertical-align: top; padding: 4px 6px;
-  border: none !important; border-bottom: 1px solid var(--border-color-primary) !important; overflow-wrap: anywhere; }
-#corpus .corpus-table th { white-space: nowrap; font-size: 0.9em; }
-#corpus .corpus-table td.count { text-align: right; padding-right: 12px; }
-.corpus-table td.file { font-family: var(--font-mono); font-size: 0.85em; }
-.corpus-table .outlet { color: var(--body-text-color-subdued); font-size: 0.9em; }
-@media (max-width: 640px) {
-  .corpus-table colgroup, .corpus-table thead { display: none; }
-  .corpus-table tr { display: block; padding: 6px 0; border-bottom: 1px solid var(--border-color-primary); }
-  #corpus .corpus-table td { display: block; border: none !important; padding: 1px 0; text-align: left; }
-  .corpus-table td.headline { font-weight: 600; }
-  .corpus-table td.count::before, .corpus-table td.added::before { content: attr(data-label) ": "; font-weight: 400; }
-}
-"""
+CSS = Path(__file__).with_name("app.css")  # chips, the reading panel, the corpus table
 
 
 def clear_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -497,39 +463,8 @@ def status_markdown(bot: QAPipeline) -> str:
     model = Path(s["model"]).name if os.sep in s["model"] else s["model"]
     return (
         f"**{s['articles']} articles, {s['paragraphs']} paragraphs** indexed  \n"
-        f"Model: `{model}` ({s['dimension']} dimensions)  \nBuilt: {_when(s['built_at'])}"
+        f"Model: `{model}` ({s['dimension']} dimensions)  \nBuilt: {when(s['built_at'])}"
     )
-
-
-def corpus_table_html(listed: list[SourceInfo]) -> str:
-    """The indexed articles, headline first; on a phone each row becomes a
-    card (CSS), so nothing needs sideways scrolling. Titles are article text:
-    escaped."""
-    rows = []
-    for s in listed:
-        outlet = f'<div class="outlet">{html.escape(s.outlet)}</div>' if s.outlet else ""
-        rows.append(
-            "<tr>"
-            f'<td class="headline" data-label="Headline">{html.escape(s.title)}{outlet}</td>'
-            f'<td class="file" data-label="File">{html.escape(s.source)}</td>'
-            f'<td class="count" data-label="Paragraphs">{s.paragraphs}</td>'
-            f'<td class="added" data-label="Added">{html.escape(_when(s.added))}</td>'
-            "</tr>"
-        )
-    return (
-        '<table class="corpus-table"><colgroup><col class="headline"><col class="file"><col class="count">'
-        '<col class="added"></colgroup><thead><tr><th scope="col">Headline</th><th scope="col">File</th>'
-        '<th scope="col">Paragraphs</th><th scope="col">Added</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _when(stamp: str) -> str:
-    """An ISO time from the index as "2026-11-27 06:56 UTC"."""
-    try:
-        return f"{dt.datetime.fromisoformat(stamp).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
-    except (TypeError, ValueError):
-        return stamp or ""
 
 
 READING_HINT = (
@@ -600,7 +535,7 @@ def main(argv: list[str] | None = None) -> None:
         api,
         blocks,
         path="/",
-        css=CSS,
+        css_paths=[CSS],
         js=PAGE_JS,
         footer_links=["api"],
         max_file_size=settings.max_file_bytes,  # Gradio refuses larger uploads before storing them

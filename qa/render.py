@@ -9,6 +9,7 @@ then related passages that hold no answer.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import textwrap
@@ -253,6 +254,37 @@ def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, Sour
                 line += " (related, not used for the answer)"
             out += [line, "", f"> {_md_line(c.text)}", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def corpus_table_html(listed: Sequence[SourceInfo]) -> str:
+    """The indexed articles, headline first; on a phone each row becomes a
+    card (CSS), so nothing needs sideways scrolling. Titles are article text:
+    escaped."""
+    rows = []
+    for s in listed:
+        outlet = f'<div class="outlet">{html.escape(s.outlet)}</div>' if s.outlet else ""
+        rows.append(
+            "<tr>"
+            f'<td class="headline" data-label="Headline">{html.escape(s.title)}{outlet}</td>'
+            f'<td class="file" data-label="File">{html.escape(s.source)}</td>'
+            f'<td class="count" data-label="Paragraphs">{s.paragraphs}</td>'
+            f'<td class="added" data-label="Added">{html.escape(when(s.added))}</td>'
+            "</tr>"
+        )
+    return (
+        '<table class="corpus-table"><colgroup><col class="headline"><col class="file"><col class="count">'
+        '<col class="added"></colgroup><thead><tr><th scope="col">Headline</th><th scope="col">File</th>'
+        '<th scope="col">Paragraphs</th><th scope="col">Added</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def when(stamp: str) -> str:
+    """An ISO time from the index as "2026-11-27 06:56 UTC"."""
+    try:
+        return f"{dt.datetime.fromisoformat(stamp).astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    except (TypeError, ValueError):
+        return stamp or ""
 
 
 def _md_line(text: str) -> str:

@@ -13,7 +13,7 @@ import pytest
 from qa import feedback
 from qa.articles import parse_article
 from qa.feedback import Feedback, FeedbackError, Rating, Reason
-from qa.render import conversation_markdown, format_answer, reading_html, reply_markdown
+from qa.render import conversation_markdown, corpus_table_html, format_answer, reading_html, reply_markdown
 from qa.types import Alternative, Answer, Citation, Location, Paragraph, SourceInfo
 
 ARTICLE = "Talks in Sochi\n\nPompeo met Putin in Sochi on Tuesday.\n\nThey spoke for an hour.\n"
@@ -152,3 +152,11 @@ def test_feedback_lines_stay_whole_under_concurrent_writers_and_stop_at_the_limi
     with pytest.raises(FeedbackError, match="limit"):
         feedback.record(tmp_path, Feedback(Rating.UP, None, _answer()), max_bytes=size + 10)
     assert (tmp_path / feedback.FILE_NAME).stat().st_size == size
+
+
+def test_the_corpus_table_puts_the_headline_first_and_escapes_it():
+    table = corpus_table_html(list(ARTICLES.values()))
+    assert re.findall(r"<th[^>]*>(\w+)</th>", table) == ["Headline", "File", "Paragraphs", "Added"]
+    assert '<td class="headline" data-label="Headline">Talks in Sochi<div class="outlet">Reuters</div></td>' in table
+    assert "2026-11-27 06:00 UTC" in table
+    assert "<img" not in table and "Evil &lt;img" in table
