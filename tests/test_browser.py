@@ -55,9 +55,11 @@ def _open(browser, app_server, viewport: dict) -> object:
     return page
 
 
-@pytest.fixture
-def page(browser, app_server) -> Iterator:
-    page = _open(browser, app_server, DESKTOP)
+@pytest.fixture(params=["desktop", "phone"])
+def page(request, browser, app_server) -> Iterator:
+    """A fresh page (a new conversation) at desktop and at phone width."""
+    page = _open(browser, app_server, {"desktop": DESKTOP, "phone": PHONE}[request.param])
+    page.width_name = request.param
     yield page
     page.close()
 
@@ -79,7 +81,8 @@ def _ask(page, question: str) -> None:
 
 def _shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    prefix = getattr(page, "width_name", "phone")
+    page.screenshot(path=str(ARTIFACTS / f"{prefix}-{name}"), full_page=True)
 
 
 def test_chips_name_the_articles_and_open_any_answers_citation(page):
@@ -116,7 +119,7 @@ def test_chips_name_the_articles_and_open_any_answers_citation(page):
     expect(panel.locator(".role")).to_have_text("Gives the answer “Sergey Lavrov”")
     expect(panel.locator(".cited mark")).to_have_text("Sergei Lavrov")  # the answer in that article's words
     expect(panel.locator(".context").first).to_be_visible()
-    _shot(page, "desktop-reading-panel.png")
+    _shot(page, "reading-panel.png")
 
     # With the keyboard: a chip is a link; Enter opens it and the passage takes the focus.
     chat.locator('a[href="#cite-2-1"]').focus()
@@ -126,7 +129,7 @@ def test_chips_name_the_articles_and_open_any_answers_citation(page):
     # The panel's own chips move between the answer's citations.
     panel.locator('a[href="#cite-2-2"]').click()
     expect(panel.locator("a.chip.current")).to_have_text("[2]")
-    _shot(page, "desktop-chat.png")
+    _shot(page, "chat.png")
 
 
 def test_syndicated_copies_are_named_in_the_reading_panel(page):
@@ -172,7 +175,7 @@ def test_thumbs_down_with_a_reason_lands_in_the_feedback_file(page, app_server):
     assert last["citations"][0]["source"] == "001_2ba139ad32a30a4e.txt" and last["citations"][0]["paragraph"] == 13
     assert set(last) == {"time", "rating", "reason", "question", "answer", "answerable", "confidence", "citations"}
     assert [(line["rating"], line["reason"]) for line in lines[-2:]] == [("down", None), ("down", "wrong source")]
-    _shot(page, "desktop-feedback.png")
+    _shot(page, "feedback.png")
 
 
 def test_the_conversation_exports_as_markdown_with_its_citations(page):
@@ -196,7 +199,7 @@ def test_the_conversation_exports_as_markdown_with_its_citations(page):
 
 
 def test_remove_an_article_from_the_corpus_panel(page, client, app_server, tmp_path: Path):
-    name, headline = "010_glacier.txt", "Glacier survey finds record retreat"
+    name, headline = f"010_glacier_{page.width_name}.txt", f"Glacier survey finds record retreat ({page.width_name})"
     article = tmp_path / name
     article.write_text(f"{headline}\n\nThe Vatnajokull glacier retreated 300 metres last year, surveyors said.\n")
     client.predict([handle_file(str(article))], api_name="/upload")
@@ -214,20 +217,20 @@ def test_remove_an_article_from_the_corpus_panel(page, client, app_server, tmp_p
     page.locator("#remove").click()
     confirm = page.locator("#confirm-remove")
     expect(confirm).to_contain_text(f"Remove {name}")
-    _shot(page, "desktop-remove-confirm.png")
+    _shot(page, "remove-confirm.png")
     page.locator("#do-remove").click()
     expect(page.locator("#remove-result")).to_contain_text("1 removed", timeout=60_000)
     expect(confirm).to_be_hidden()
     expect(table).not_to_contain_text(headline)
     assert not (app_server.corpus / name).exists()
-    _shot(page, "desktop-articles.png")
+    _shot(page, "articles.png")
 
     _ask(page, "How far did the Vatnajokull glacier retreat last year?")
     expect(page.locator("#chat .message-row").last).not_to_contain_text(name)
 
 
 def test_an_upload_of_a_taken_name_asks_before_replacing(page, client, app_server, tmp_path: Path):
-    name = "011_ferry.txt"
+    name = f"011_ferry_{page.width_name}.txt"
     old, new = tmp_path / "old" / name, tmp_path / "new" / name
     for path, port in ((old, "Turku"), (new, "Naantali")):
         path.parent.mkdir()
@@ -249,14 +252,14 @@ def test_phone_width_chips_reading_panel_and_table_fit(phone):
     _ask(phone, "Who is the Russian foreign minister?")
     chip = phone.locator('#chat a[href="#cite-1-3"]')
     expect(chip).to_contain_text("003_850cf3de63addd31.txt ¶3", timeout=60_000)
-    _shot(phone, "phone-chat.png")
+    _shot(phone, "fit-chat.png")
     chip.click()
     reading = phone.locator("#reading-panel .reading")
     expect(reading).to_contain_text("[3] US Secretary of State Pompeo to meet")
     expect(reading.locator("h3")).to_be_in_viewport()  # scrolled to: it sits below the chat
     expect(reading.locator(".cited mark")).to_have_text("Sergey Lavrov")
-    _shot(phone, "phone-reading-panel.png")
+    _shot(phone, "fit-reading-panel.png")
     phone.get_by_role("tab", name="Articles").click()
     expect(phone.locator("#corpus")).to_contain_text(LAVROV_HEADLINE)
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
-    _shot(phone, "phone-articles.png")
+    _shot(phone, "fit-articles.png")
