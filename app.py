@@ -394,7 +394,10 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
             open_citation, [cite_ref, answers], [panel, side], js=OPEN_CITATION_JS, api_visibility="private"
         ).then(None, js=SHOW_PANEL_JS)
         last_feedback = gr.State(())
-        chatbot.like(give_feedback, [answers, last_feedback], last_feedback, api_visibility="private")
+        # One at a time: the second copy of a reason must see the first one recorded.
+        chatbot.like(
+            give_feedback, [answers, last_feedback], last_feedback, api_visibility="private", concurrency_limit=1
+        )
         corpus_outputs = [status, table, to_remove]
         add.click(
             upload_from_page,

@@ -18,8 +18,8 @@ import hashlib
 import logging
 import re
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.types import Article, Paragraph
@@ -72,17 +72,23 @@ class CorpusReadResult:
     articles: tuple[Article, ...]
     skipped: tuple[SkippedFile, ...]
     ignored: tuple[str, ...]  # files that are not .txt
+    unread: tuple[str, ...] = ()  # files the caller knew by size and modification time, not read again
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns), articles and unread
 
 
 class CorpusError(ValueError):
     """The corpus folder cannot be used (missing, or holds no readable article)."""
 
 
-def read_corpus(folder: Path, max_file_bytes: int = 5_000_000) -> CorpusReadResult:
+def read_corpus(
+    folder: Path, max_file_bytes: int = 5_000_000, known: Callable[[str, int, int], bool] | None = None
+) -> CorpusReadResult:
     """Read every ``.txt`` file under ``folder`` (recursively), in name order.
 
     Unreadable files are skipped with a warning and listed in ``skipped``;
-    they never stop the rest of the corpus from being read.
+    they never stop the rest of the corpus from being read. A file for which
+    ``known(source, size, mtime_ns)`` is true is not read: it is listed in
+    ``unread`` (an index uses this to skip the files it has, unchanged).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -90,6 +96,8 @@ def read_corpus(folder: Path, max_file_bytes: int = 5_000_000) -> CorpusReadResu
     articles: list[Article] = []
     skipped: list[SkippedFile] = []
     ignored: list[str] = []
+    unread: list[str] = []
+    stats: dict[str, tuple[int, int]] = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         source = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in Path(source).parts):
@@ -98,13 +106,23 @@ def read_corpus(folder: Path, max_file_bytes: int = 5_000_000) -> CorpusReadResu
             ignored.append(source)
             continue
         try:
+            st = path.stat()
+            stats[source] = (st.st_size, st.st_mtime_ns)
+            if known is not None and known(source, st.st_size, st.st_mtime_ns):
+                unread.append(source)
+                continue
             articles.append(read_article(path, source, max_file_bytes))
+        except OSError as err:
+            stats.pop(source, None)
+            log.warning("Skipping %s: %s", source, err.strerror or err)
+            skipped.append(SkippedFile(source, f"cannot be read ({err.strerror or err})"))
         except ArticleError as err:
+            stats.pop(source, None)
             log.warning("Skipping %s: %s", source, err)
             skipped.append(SkippedFile(source, str(err)))
     if ignored:
         log.info("Ignoring %d file(s) that are not .txt: %s", len(ignored), ", ".join(ignored[:5]))
-    return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored))
+    return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored), tuple(unread), stats)
 
 
 def remove_article(corpus_dir: Path, name: str, backup_dir: Path) -> Path:

@@ -28,6 +28,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -38,7 +39,7 @@ import numpy as np
 from qa import embeddings
 from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
-from qa.dedup import duplicate_groups
+from qa.dedup import ShingleIndex, group_labels, update_groups
 from qa.settings import Settings
 from qa.types import Paragraph, SourceInfo
 
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 # Bump when paragraph splitting or the stored layout changes: older builds are
 # then rebuilt from scratch instead of being reused.
 FORMAT_VERSION = 2
-_ARTIFACTS = ("paragraphs.json", "embeddings.npy", "dense.faiss")
+_ARTIFACTS = ("paragraphs.json", "embeddings.npy", "dense.faiss", "shingles.npz")
 
 # Words that carry no content of their own in a question (stemmed where
 # the stemmer changes them).
@@ -333,41 +334,56 @@ class IndexStore:
         return index, report
 
     def _update(self, progress: Progress | None, force: bool) -> tuple[CorpusIndex, UpdateReport]:
-        corpus = read_corpus(self.settings.corpus_dir, self.settings.max_file_bytes)
-        if not corpus.articles:
-            raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
         old, reason = self._reusable_index(force)
-        report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
         old_files = old.manifest["files"] if old else {}
+        read_at_ns = time.time_ns()
+        corpus = read_corpus(
+            self.settings.corpus_dir, self.settings.max_file_bytes, _known_files(old.manifest) if old else None
+        )
+        if not corpus.articles and not corpus.unread:
+            raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
+        report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
         rows_by_source: dict[str, list[int]] = {}
         if old:
             for i, p in enumerate(old.paragraphs):
                 rows_by_source.setdefault(p.source, []).append(i)
 
+        files: dict[str, dict] = {}  # the manifest's entry per article
         paragraphs: list[Paragraph] = []
-        added: dict[str, str] = {}  # when each unchanged article entered the index
         vectors: list[np.ndarray] = []
         to_embed: list[Paragraph] = []
-        for article in corpus.articles:
-            previous = old_files.get(article.source)
-            if previous and previous["sha256"] == article.sha256:
-                report.unchanged.append(article.source)
-                added[article.source] = previous.get("added", old.manifest["built_at"])
-                rows = rows_by_source.get(article.source, [])
+        read = {a.source: a for a in corpus.articles}
+        for source in sorted([*read, *corpus.unread]):
+            previous, article = old_files.get(source), read.get(source)
+            size, mtime_ns = corpus.stats[source]
+            if previous and (article is None or previous["sha256"] == article.sha256):
+                report.unchanged.append(source)
+                files[source] = previous | {"size": size, "mtime_ns": _trusted_mtime(mtime_ns, read_at_ns)}
+                if article is not None:  # read again: its listing is refreshed (an older index's too)
+                    files[source] |= {"title": article.title, "outlet": article.outlet}
+                files[source].setdefault("added", old.manifest["built_at"])
+                rows = rows_by_source.get(source, [])
                 paragraphs.extend(old.paragraphs[i] for i in rows)
                 vectors.append(old.embeddings[rows])
             else:
-                (report.changed if previous else report.added).append(article.source)
+                (report.changed if previous else report.added).append(source)
+                files[source] = {
+                    "sha256": article.sha256,
+                    "title": article.title,
+                    "outlet": article.outlet,
+                    "paragraphs": len(article.paragraphs),
+                    "size": size,
+                    "mtime_ns": _trusted_mtime(mtime_ns, read_at_ns),
+                }
                 to_embed.extend(article.paragraphs)
-        current = {a.source for a in corpus.articles}
-        report.removed = sorted(s for s in old_files if s not in current)
+        report.removed = sorted(s for s in old_files if s not in files)
 
         same_layout = (
             old
             and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
             and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
-            # Articles listed before outlets were recorded: rewritten once (their vectors are kept).
-            and all("outlet" in f for f in old_files.values())
+            # Articles listed before outlets and file times were recorded: rewritten once (vectors kept).
+            and all("outlet" in f and "mtime_ns" in f for f in old_files.values())
         )
         if old and report.up_to_date and same_layout:
             return old, report
@@ -399,11 +415,31 @@ class IndexStore:
         paragraphs = [paragraphs[i] for i in order]
         matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
         if progress:
+            progress("Grouping syndicated copies", 0, 1)
+        groups, shingle_index = self._regroup(old, paragraphs, to_embed, report)
+        if progress:
             progress("Writing index", 0, 1)
-        index = self._write(corpus, paragraphs, matrix, dim, added)
+        index = self._write(files, paragraphs, matrix, dim, groups, shingle_index)
         if progress:
             progress("Writing index", 1, 1)
         return index, report
+
+    def _regroup(
+        self, old: CorpusIndex | None, paragraphs: list[Paragraph], added: list[Paragraph], report: UpdateReport
+    ) -> tuple[list[int], ShingleIndex]:
+        """Duplicate-group labels for ``paragraphs``: only the added and removed
+        paragraphs are compared when the last build's shingle index can be reused."""
+        threshold = self.settings.duplicate_threshold
+        shingle_file = self._current_build() / "shingles.npz" if old else None
+        if old and old.manifest.get("duplicate_threshold") == threshold and shingle_file.is_file():
+            gone = {*report.changed, *report.removed}
+            removed = {(p.source, p.paragraph) for p in old.paragraphs if p.source in gone}
+            groups, shingle_index = update_groups(
+                old.paragraphs, old.groups, removed, added, ShingleIndex.load(shingle_file), threshold
+            )
+        else:
+            groups, shingle_index = update_groups([], [], set(), paragraphs, ShingleIndex.empty(), threshold)
+        return group_labels(paragraphs, groups), shingle_index
 
     def _reusable_index(self, force: bool) -> tuple[CorpusIndex | None, str | None]:
         """The current index if its vectors can be reused, else why not."""
@@ -428,16 +464,16 @@ class IndexStore:
 
     def _write(
         self,
-        corpus: CorpusReadResult,
+        files: dict[str, dict],
         paragraphs: list[Paragraph],
         matrix: np.ndarray,
         dim: int,
-        added: dict[str, str],
+        groups: list[int],
+        shingle_index: ShingleIndex,
     ) -> CorpusIndex:
         bm25s = _bm25s()
         import faiss
 
-        groups = duplicate_groups(paragraphs, self.settings.duplicate_threshold)
         index_type = resolve_index_type(self.settings.index_type, len(matrix))
         dense = build_dense_index(matrix, index_type)
         bm25 = bm25s.BM25()
@@ -462,6 +498,7 @@ class IndexStore:
             np.save(tmp / "embeddings.npy", matrix, allow_pickle=False)
             faiss.write_index(dense, str(tmp / "dense.faiss"))
             bm25.save(str(tmp / "bm25"))
+            shingle_index.save(tmp / "shingles.npz")
             manifest = {
                 "format": FORMAT_VERSION,
                 "model": self.settings.model,
@@ -474,14 +511,8 @@ class IndexStore:
                 "built_at": built_at,
                 "paragraphs": len(paragraphs),
                 "files": {
-                    a.source: {
-                        "sha256": a.sha256,
-                        "title": a.title,
-                        "outlet": a.outlet,
-                        "paragraphs": counts.get(a.source, 0),
-                        "added": added.get(a.source, built_at),
-                    }
-                    for a in corpus.articles
+                    source: entry | {"paragraphs": counts.get(source, 0), "added": entry.get("added", built_at)}
+                    for source, entry in files.items()
                 },
                 "artifacts": {
                     **{name: _sha256_path(tmp / name) for name in _ARTIFACTS},
@@ -541,6 +572,30 @@ def build_dense_index(matrix: np.ndarray, index_type: str):
     if len(matrix):
         index.add(matrix)
     return index
+
+
+def _known_files(manifest: dict) -> Callable[[str, int, int], bool]:
+    """Whether a file is the one the manifest lists, judged by its size and
+    modification time (see ``_trusted_mtime``)."""
+    files = manifest["files"]
+
+    def known(source: str, size: int, mtime_ns: int) -> bool:
+        f = files.get(source)
+        return (
+            f is not None
+            and "outlet" in f  # listed before outlets were recorded: read once more
+            and f.get("mtime_ns") is not None
+            and (f.get("size"), f["mtime_ns"]) == (size, mtime_ns)
+        )
+
+    return known
+
+
+def _trusted_mtime(mtime_ns: int, read_at_ns: int) -> int | None:
+    """The modification time to record for a file read at ``read_at_ns``:
+    none if it was modified in the two seconds before, since a file system
+    with coarse timestamps could give a later edit the same time."""
+    return mtime_ns if mtime_ns < read_at_ns - 2_000_000_000 else None
 
 
 def _empty_corpus_message(folder: Path, corpus: CorpusReadResult) -> str:

@@ -167,7 +167,7 @@ def test_thumbs_down_with_a_reason_lands_in_the_feedback_file(page, app_server):
     chat.get_by_role("button", name="Feedback").last.click()
     chat.get_by_text("Wrong source").click()
     feedback_file = app_server.index / "feedback.jsonl"
-    expect(page.get_by_text("your feedback was saved")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("your feedback was saved").first).to_be_visible(timeout=30_000)
     lines = [json.loads(line) for line in feedback_file.read_text("utf-8").splitlines()]
     last = lines[-1]
     assert last["rating"] == "down" and last["reason"] == "wrong source"

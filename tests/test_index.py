@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from qa import QAPipeline, Settings
+from qa import QAPipeline, Settings, articles
 from qa.embeddings import model_path
 from qa.index import IndexStore
 from qa.settings import PACKAGED_MODEL
@@ -64,6 +64,25 @@ def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
         (p.source, p.paragraph, p.start, p.end) for p in index.paragraphs
     ]
     assert abs(fresh.embeddings - index.embeddings).max() < 1e-5
+
+
+def test_unchanged_files_are_known_by_size_and_time_and_not_read_again(corpus_copy, tmp_path, monkeypatch):
+    for path in corpus_copy.iterdir():
+        os.utime(path, ns=(time.time_ns() - 10**10,) * 2)  # written a while ago
+    store = _store(corpus_copy, tmp_path / "index")
+    store.update()
+    read: list[str] = []
+    real = articles.read_article
+    monkeypatch.setattr(articles, "read_article", lambda path, *a: read.append(path.name) or real(path, *a))
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    edited = corpus_copy / "003_850cf3de63addd31.txt"
+    edited.write_text(edited.read_text("utf-8") + "\nA late paragraph.\n", "utf-8")
+    touched = corpus_copy / "004_eef2673d1aa29b10.txt"
+    os.utime(touched)  # a new time, same bytes: read, found unchanged
+    _, report = store.update()
+    assert sorted(read) == ["003_850cf3de63addd31.txt", "004_eef2673d1aa29b10.txt", "005_new.txt"]
+    assert report.added == ["005_new.txt"] and report.changed == ["003_850cf3de63addd31.txt"]
+    assert "004_eef2673d1aa29b10.txt" in report.unchanged and report.embedded_paragraphs == 3 + 16
 
 
 def test_each_article_keeps_the_date_it_was_added(corpus_copy: Path, tmp_path: Path):

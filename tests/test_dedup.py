@@ -1,0 +1,65 @@
+"""Syndicated-copy grouping, incrementally: pure logic on the sample corpus, no model."""
+
+from __future__ import annotations
+
+from conftest import CORPUS
+
+from qa.articles import read_corpus
+from qa.dedup import ShingleIndex, duplicate_groups, group_labels, paragraph_id, shingles, update_groups
+from qa.types import Paragraph
+
+THRESHOLD = 0.75
+PARAGRAPHS = [p for a in read_corpus(CORPUS).articles for p in a.paragraphs]
+
+
+def _partition(paragraphs, labels) -> list[list[tuple[str, int]]]:
+    groups: dict[int, list] = {}
+    for p, label in zip(paragraphs, labels, strict=True):
+        groups.setdefault(label, []).append((p.source, p.paragraph))
+    return sorted(g for g in groups.values() if len(g) > 1)
+
+
+def _sorted(paragraphs):
+    return sorted(paragraphs, key=lambda p: (p.source, p.paragraph))
+
+
+def _step(old, labels, index, removed_sources=(), added=()):
+    removed = {(p.source, p.paragraph) for p in old if p.source in removed_sources}
+    now = _sorted([*(p for p in old if (p.source, p.paragraph) not in removed), *added])
+    groups, index = update_groups(old, labels, removed, list(added), index, THRESHOLD)
+    return now, group_labels(now, groups), index
+
+
+def test_the_syndicated_copy_of_002_in_000_forms_nine_groups():
+    groups = _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD))
+    assert len(groups) == 9
+    assert all({s[:3] for s, _ in g} == {"000", "002"} for g in groups)
+
+
+def test_adding_and_removing_articles_gives_the_groups_of_a_full_comparison():
+    without = [p for p in PARAGRAPHS if not p.source.startswith("000")]
+    copy = [p for p in PARAGRAPHS if p.source.startswith("000")]
+    now, labels, index = _step([], [], ShingleIndex.empty(), added=without)
+    assert _partition(now, labels) == []
+    now, labels, index = _step(now, labels, index, added=copy)  # the syndicated copy arrives
+    assert _partition(now, labels) == _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD))
+    now, labels, index = _step(now, labels, index, removed_sources={"002_fab38d7c02004fe4.txt"})
+    assert _partition(now, labels) == []  # the original leaves: no copies left
+    assert set(index.ids.tolist()) == {paragraph_id(p.source, p.paragraph) for p in now if len(shingles(p.text)) >= 6}
+
+
+def test_removing_the_paragraph_that_joined_two_others_splits_their_group():
+    words = "the foreign ministers agreed to meet again in geneva next month to discuss arms control".split()
+    a = Paragraph("a.txt", 1, 0, 0, " ".join(words[:12]))
+    bridge = Paragraph("b.txt", 1, 0, 0, " ".join(words))
+    c = Paragraph("c.txt", 1, 0, 0, " ".join(words[5:]))
+    now, labels, index = _step([], [], ShingleIndex.empty(), added=[a, bridge, c])
+    assert _partition(now, labels) == [[("a.txt", 1), ("b.txt", 1), ("c.txt", 1)]]
+    now, labels, index = _step(now, labels, index, removed_sources={"b.txt"})
+    assert _partition(now, labels) == []
+
+
+def test_paragraph_ids_are_stable_and_distinct():
+    ids = {paragraph_id(p.source, p.paragraph) for p in PARAGRAPHS}
+    assert len(ids) == len(PARAGRAPHS) and all(0 <= i < 2**63 for i in ids)
+    assert paragraph_id("a.txt", 1) == paragraph_id("a.txt", 1) != paragraph_id("a.txt", 2)
