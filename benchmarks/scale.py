@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 from report import measured_on, percentile, publish  # noqa: E402
 
 from qa import Settings  # noqa: E402
+from qa.backends import FaissBackend  # noqa: E402
 from qa.embeddings import encode, load_encoder  # noqa: E402
 from qa.evaluate import squad_as_corpus  # noqa: E402
-from qa.index import IndexStore, build_dense_index  # noqa: E402
+from qa.index import IndexStore  # noqa: E402
 from qa.squad import load_squad  # noqa: E402
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
@@ -88,7 +89,7 @@ def measure_index(vectors: np.ndarray, queries: np.ndarray) -> list[dict]:
     rows, exact_top = [], None
     for kind in INDEX_TYPES:
         start = time.perf_counter()
-        index = build_dense_index(vectors, kind)
+        index = FaissBackend.build(np.arange(len(vectors)), vectors, kind).index  # ids = rows
         build_s = time.perf_counter() - start
         import faiss
 

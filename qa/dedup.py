@@ -124,44 +124,60 @@ def update_groups(
     added: Sequence[Paragraph],
     index: ShingleIndex,
     threshold: float,
+    old_ids: np.ndarray | None = None,
 ) -> tuple[list[list[Paragraph]], ShingleIndex]:
     """The duplicate groups after ``removed`` leave and ``added`` join.
 
     ``old`` are the last build's paragraphs with their group labels
-    (paragraphs sharing a label are copies) and ``index`` its shingle index;
-    ``removed`` names the old paragraphs that go, as (source, paragraph).
-    Returns the groups of two or more paragraphs, and the new shingle index.
+    (paragraphs sharing a label are copies), ``old_ids`` their ids if known,
+    and ``index`` its shingle index; ``removed`` names the old paragraphs that
+    go, as (source, paragraph). Returns the groups of two or more paragraphs,
+    and the new shingle index. Only groups and new paragraphs are looked at:
+    the cost follows what changed, not the size of the corpus.
     """
+    if old_ids is None:
+        old_ids = np.array([paragraph_id(p.source, p.paragraph) for p in old], np.int64)
     index = index.without(paragraph_id(*key) for key in removed)
-    members: dict[int, list[Paragraph]] = {}
+    sizes = Counter(old_labels)
+    members: dict[int, list[int]] = {}  # label -> rows still there
     lost_member: set[int] = set()
-    for p, label in zip(old, old_labels, strict=True):
-        if (p.source, p.paragraph) in removed:
+    for row, label in enumerate(old_labels):
+        if sizes[label] < 2 and not removed:
+            continue
+        if (old[row].source, old[row].paragraph) in removed:
             lost_member.add(label)
-        else:
-            members.setdefault(label, []).append(p)
-    by_id = {paragraph_id(p.source, p.paragraph): p for group in members.values() for p in group}
-    by_id |= {paragraph_id(p.source, p.paragraph): p for p in added}
-    parent = {pid: pid for pid in by_id}
+        elif sizes[label] > 1:
+            members.setdefault(label, []).append(row)
+    row_of = {i: r for r, i in enumerate(old_ids.tolist())}
+    by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
+    parent: dict[int, int] = {}
+
+    def paragraph(pid: int) -> Paragraph:
+        return by_id[pid] if pid in by_id else old[row_of[pid]]
 
     def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
+        while parent.get(i, i) != i:
+            parent[i] = parent.get(parent[i], parent[i])
             i = parent[i]
         return i
 
-    for label, group in members.items():
-        ids = [paragraph_id(p.source, p.paragraph) for p in group]
+    def join(i: int, j: int) -> None:
+        a, b = find(i), find(j)
+        if a != b:
+            parent[b] = a
+
+    for label, rows in members.items():
+        ids = [int(old_ids[r]) for r in rows]
         if label not in lost_member:
             for pid in ids[1:]:
-                parent[find(pid)] = find(ids[0])
+                join(ids[0], pid)
             continue
         # The member that went may have been what joined the others: check them again.
-        sets = [shingles(p.text) for p in group]
-        for i in range(len(group)):
-            for j in range(i + 1, len(group)):
-                if group[i].source != group[j].source and copies(sets[i], sets[j], threshold):
-                    parent[find(ids[j])] = find(ids[i])
+        sets = [shingles(old[r].text) for r in rows]
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                if old[rows[i]].source != old[rows[j]].source and copies(sets[i], sets[j], threshold):
+                    join(ids[i], ids[j])
 
     # New paragraphs: candidates from the shingle index, and from each other.
     fresh: dict[int, np.ndarray] = {}
@@ -176,14 +192,16 @@ def update_groups(
         shared.update(other for h in hashes for other in fresh_postings.get(h, ()))
         for other, count in shared.items():
             size = len(fresh[other]) if other in fresh else index.size_of(other)
-            if by_id[other].source != p.source and count / min(len(s), size) >= threshold:
-                parent[find(other)] = find(pid)
+            if paragraph(other).source != p.source and count / min(len(s), size) >= threshold:
+                join(other, pid)
         fresh[pid] = s
         for h in hashes:
             fresh_postings[h].append(pid)
     components: dict[int, list[Paragraph]] = {}
-    for pid, p in by_id.items():
-        components.setdefault(find(pid), []).append(p)
+    for pid in parent:
+        components.setdefault(find(pid), []).append(paragraph(pid))
+    for root, group in components.items():
+        group.append(paragraph(root))
     return [c for c in components.values() if len(c) > 1], index.with_added(fresh)
 
 

@@ -5,14 +5,22 @@ Layout of the index folder::
     index/
       CURRENT              name of the build folder in use (replaced atomically)
       build-<stamp>/       one complete build
-        manifest.json      model, dimension, versions, corpus files and checksums
+        manifest.json      model, dimension, versions, corpus files (sha256, size and
+                           modification time, headline, outlet, date added), checksums
         paragraphs.json    paragraph metadata and text, row i = vector i
         embeddings.npy     unit-length float32 vectors (kept for incremental updates)
-        dense.faiss        FAISS inner-product index over the vectors
+        shingles.npz       every paragraph's word shingles, for grouping syndicated copies
+        dense.faiss        FAISS inner-product index over the vectors, by paragraph id
+        dense-hidden.npy   ids removed from an HNSW graph but still in it
         bm25/              bm25s lexical index
+        bm25-tokens.npz    each paragraph's tokens, so an update tokenizes only new ones
 
 A build is written into a temporary folder and only becomes current when
 ``CURRENT`` is replaced, so a crash mid-build leaves the previous build in use.
+An update reuses what did not change: files of unchanged size and modification
+time are not read; unchanged paragraphs keep their vectors, shingles and
+tokens; the search backends (qa/backends.py) add and drop only the paragraphs
+that changed.
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ import numpy as np
 from qa import embeddings
 from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
-from qa.dedup import ShingleIndex, group_labels, update_groups
+from qa.backends import Bm25Backend, FaissBackend, SearchBackend
+from qa.dedup import ShingleIndex, group_labels, paragraph_id, update_groups
 from qa.settings import Settings
 from qa.types import Paragraph, SourceInfo
 
@@ -48,7 +57,8 @@ log = logging.getLogger(__name__)
 # Bump when paragraph splitting or the stored layout changes: older builds are
 # then rebuilt from scratch instead of being reused.
 FORMAT_VERSION = 2
-_ARTIFACTS = ("paragraphs.json", "embeddings.npy", "dense.faiss", "shingles.npz")
+# The layout of the search backends' files in a build (qa/backends.py).
+BACKENDS_VERSION = 1
 
 # Words that carry no content of their own in a question (stemmed where
 # the stemmer changes them).
@@ -83,8 +93,8 @@ class CorpusIndex:
     paragraphs: list[Paragraph]
     groups: list[int]  # group id per paragraph; copies share one
     embeddings: np.ndarray
-    dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
+    dense: SearchBackend  # by meaning
+    lexical: SearchBackend  # by words
 
     @property
     def model(self) -> str:
@@ -130,10 +140,7 @@ class CorpusIndex:
         """How many paragraphs each BM25 token occurs in (for term weights),
         read off the lexical index: each token's posting list has one entry
         per paragraph that holds it."""
-        if self.bm25 is None:
-            return {}
-        postings = np.diff(self.bm25.scores["indptr"])
-        return {token: int(postings[i]) for token, i in self.bm25.vocab_dict.items() if token}
+        return self.lexical.document_frequency() if hasattr(self.lexical, "document_frequency") else {}
 
     def term_weights(self, text: str) -> dict[str, float]:
         """Inverse document frequency of each content term of ``text``, in
@@ -164,18 +171,28 @@ class CorpusIndex:
             for name, f in sorted(self.manifest["files"].items())
         }
 
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """Each row's stable paragraph id (what the backends know paragraphs by)."""
+        return np.fromiter(
+            (paragraph_id(p.source, p.paragraph) for p in self.paragraphs), np.int64, len(self.paragraphs)
+        )
+
+    @functools.cached_property
+    def _row_of_id(self) -> dict[int, int]:
+        return {i: r for r, i in enumerate(self.ids.tolist())}
+
     def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        if not self.paragraphs:
-            return []
-        scores, ids = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), min(n, len(self.paragraphs)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        """(row, cosine similarity) of the ``n`` closest paragraphs."""
+        return self._rows_of(self.dense.search("", query_vector, n))
 
     def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
-        tokens = bm25_tokenize([query])
-        if not self.paragraphs or not tokens[0]:
-            return []
-        ids, scores = self.bm25.retrieve(tokens, k=min(n, len(self.paragraphs)), show_progress=False)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        """(row, BM25 score) of the ``n`` best paragraphs for the words of ``query``."""
+        return self._rows_of(self.lexical.search(query, None, n))
+
+    def _rows_of(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        # An id the paragraphs do not know (an external backend ahead of this build) is skipped.
+        return [(self._row_of_id[i], s) for i, s in hits if i in self._row_of_id]
 
 
 @dataclass
@@ -227,6 +244,7 @@ class IndexStore:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.folder = Path(settings.index_dir)
+        self._written: tuple[str, CorpusIndex] | None = None  # (build name, index) of this store's last build
 
     # -- reading -----------------------------------------------------------
 
@@ -242,18 +260,29 @@ class IndexStore:
             paragraphs = [Paragraph(*row[:5]) for row in rows]
             groups = [int(row[5]) for row in rows]
             vectors = np.load(build / "embeddings.npy", allow_pickle=False)
-            bm25s = _bm25s()
-            import faiss
-
-            dense = faiss.read_index(str(build / "dense.faiss"))
-            bm25 = bm25s.BM25.load(str(build / "bm25")) if paragraphs else None
+            index = CorpusIndex(manifest, paragraphs, groups, vectors, None, None)
+            if manifest.get("backends") == BACKENDS_VERSION:
+                index.dense = FaissBackend.load(build, manifest["index_type"])
+                index.lexical = Bm25Backend.load(build)
+            else:  # a build from before paragraphs had stable ids: its backends are rebuilt from its vectors
+                index.dense = FaissBackend.build(index.ids, vectors, manifest.get("index_type", "flat"))
+                index.lexical = Bm25Backend.build(index.ids, [p.text for p in paragraphs])
         except IndexCorrupt:
             raise
         except Exception as err:  # any unreadable piece means the same thing to the user
             raise IndexCorrupt(f"{build} is unreadable ({type(err).__name__}: {err})") from err
-        if not (len(paragraphs) == len(groups) == vectors.shape[0] == dense.ntotal):
-            raise IndexCorrupt(f"{build}: paragraph, vector and FAISS counts disagree")
-        return CorpusIndex(manifest, paragraphs, groups, vectors, dense, bm25)
+        if not (len(paragraphs) == len(groups) == vectors.shape[0] == len(index.dense) == len(index.lexical)):
+            raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")
+        return index
+
+    def _last_written(self) -> CorpusIndex:
+        """The current build: the one this store wrote last, still in memory, if
+        nothing replaced it since (an app adding articles one by one skips
+        reading its whole index back); otherwise loaded and checked."""
+        build = self._current_build()
+        if self._written is not None and self._written[0] == build.name:
+            return self._written[1]
+        return self.load()
 
     def _current_build(self) -> Path:
         pointer = self.folder / "CURRENT"
@@ -382,8 +411,9 @@ class IndexStore:
             old
             and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
             and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
-            # Articles listed before outlets and file times were recorded: rewritten once (vectors kept).
+            # Builds from before outlets, file times and stable ids were recorded: rewritten once (vectors kept).
             and all("outlet" in f and "mtime_ns" in f for f in old_files.values())
+            and old.manifest.get("backends") == BACKENDS_VERSION
         )
         if old and report.up_to_date and same_layout:
             return old, report
@@ -419,7 +449,8 @@ class IndexStore:
         groups, shingle_index = self._regroup(old, paragraphs, to_embed, report)
         if progress:
             progress("Writing index", 0, 1)
-        index = self._write(files, paragraphs, matrix, dim, groups, shingle_index)
+        new = {paragraph_id(p.source, p.paragraph) for p in to_embed}
+        index = self._write(files, paragraphs, matrix, dim, groups, shingle_index, old, new)
         if progress:
             progress("Writing index", 1, 1)
         return index, report
@@ -435,7 +466,7 @@ class IndexStore:
             gone = {*report.changed, *report.removed}
             removed = {(p.source, p.paragraph) for p in old.paragraphs if p.source in gone}
             groups, shingle_index = update_groups(
-                old.paragraphs, old.groups, removed, added, ShingleIndex.load(shingle_file), threshold
+                old.paragraphs, old.groups, removed, added, ShingleIndex.load(shingle_file), threshold, old.ids
             )
         else:
             groups, shingle_index = update_groups([], [], set(), paragraphs, ShingleIndex.empty(), threshold)
@@ -446,7 +477,7 @@ class IndexStore:
         if force:
             return None, "a full rebuild was asked for"
         try:
-            old = self.load()
+            old = self._last_written()
         except IndexMissing:
             return None, "there was no index yet"
         except IndexCorrupt as err:
@@ -470,14 +501,18 @@ class IndexStore:
         dim: int,
         groups: list[int],
         shingle_index: ShingleIndex,
+        old: CorpusIndex | None,
+        new: set[int],
     ) -> CorpusIndex:
-        bm25s = _bm25s()
-        import faiss
-
         index_type = resolve_index_type(self.settings.index_type, len(matrix))
-        dense = build_dense_index(matrix, index_type)
-        bm25 = bm25s.BM25()
-        bm25.index(bm25_tokenize([p.text for p in paragraphs]), show_progress=False)
+        index = CorpusIndex({}, paragraphs, groups, matrix, None, None)
+        texts = [p.text for p in paragraphs]
+        if old and old.manifest.get("index_type") == index_type:
+            index.dense = old.dense.updated(index.ids, texts, matrix, new)
+            index.lexical = old.lexical.updated(index.ids, texts, matrix, new)
+        else:
+            index.dense = FaissBackend.build(index.ids, matrix, index_type)
+            index.lexical = Bm25Backend.build(index.ids, texts)
 
         counts: dict[str, int] = {}
         for p in paragraphs:
@@ -496,8 +531,8 @@ class IndexStore:
             rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups, strict=True)]
             (tmp / "paragraphs.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
             np.save(tmp / "embeddings.npy", matrix, allow_pickle=False)
-            faiss.write_index(dense, str(tmp / "dense.faiss"))
-            bm25.save(str(tmp / "bm25"))
+            index.dense.save(tmp)
+            index.lexical.save(tmp)
             shingle_index.save(tmp / "shingles.npz")
             manifest = {
                 "format": FORMAT_VERSION,
@@ -514,12 +549,13 @@ class IndexStore:
                     source: entry | {"paragraphs": counts.get(source, 0), "added": entry.get("added", built_at)}
                     for source, entry in files.items()
                 },
+                "backends": BACKENDS_VERSION,
                 "artifacts": {
-                    **{name: _sha256_path(tmp / name) for name in _ARTIFACTS},
-                    **{f"bm25/{f.name}": _sha256_path(f) for f in sorted((tmp / "bm25").iterdir())},
+                    f.relative_to(tmp).as_posix(): _sha256_path(f) for f in sorted(tmp.rglob("*")) if f.is_file()
                 },
             }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), "utf-8")
+            # No indent: an indented dump takes json's pure-Python path (0.3 s at 21k articles).
+            (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
             _fsync_tree(tmp)
             build = self.folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
             os.rename(tmp, build)
@@ -529,7 +565,9 @@ class IndexStore:
             raise
         # The build it replaces stays one generation, for readers still opening it.
         self._remove_old_builds(keep={build.name, previous})
-        return CorpusIndex(manifest, paragraphs, groups, matrix, dense, bm25)
+        index.manifest = manifest
+        self._written = (build.name, index)
+        return index
 
     def _remove_old_builds(self, keep: set[str]) -> None:
         for entry in self.folder.iterdir():
@@ -548,30 +586,6 @@ def resolve_index_type(index_type: str, rows: int) -> str:
     if index_type != "auto":
         return index_type
     return "flat" if rows < HNSW_FROM else "hnsw"
-
-
-def build_dense_index(matrix: np.ndarray, index_type: str):
-    """A FAISS inner-product index over unit vectors: exact ("flat"), graph
-    ("hnsw", M=32) or compressed ("ivfpq", 8-bit product codes)."""
-    import faiss
-
-    dim = matrix.shape[1]
-    if index_type == "flat" or len(matrix) == 0:
-        index = faiss.IndexFlatIP(dim)
-    elif index_type == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-    elif index_type == "ivfpq":
-        lists = max(1, min(int(4 * np.sqrt(len(matrix))), len(matrix) // 39))
-        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, lists, 48, 8, faiss.METRIC_INNER_PRODUCT)
-        index.train(matrix)
-        index.nprobe = min(16, lists)
-    else:
-        raise ValueError(f"unknown index type {index_type!r}: use auto, flat, hnsw or ivfpq")
-    if len(matrix):
-        index.add(matrix)
-    return index
 
 
 def _known_files(manifest: dict) -> Callable[[str, int, int], bool]:

@@ -98,19 +98,26 @@ def test_each_article_keeps_the_date_it_was_added(corpus_copy: Path, tmp_path: P
     assert {added[s] for s in added if s != "005_new.txt"} == {built}
 
 
-def test_an_index_from_before_outlets_were_recorded_is_relisted_without_embedding(corpus_copy: Path, tmp_path: Path):
+def test_an_index_from_before_outlets_and_ids_were_recorded_is_upgraded_without_embedding(
+    corpus_copy: Path, tmp_path: Path
+):
     store = _store(corpus_copy, tmp_path / "index")
     index, _ = store.update()
     build = store.folder / (store.folder / "CURRENT").read_text().strip()
     manifest = json.loads((build / "manifest.json").read_text("utf-8"))
     for entry in manifest["files"].values():
-        del entry["outlet"], entry["added"]
+        del entry["outlet"], entry["added"], entry["size"], entry["mtime_ns"]
+    del manifest["backends"]  # and before paragraphs had stable ids in the search backends
     (build / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     old = store.load()
     assert {s.added for s in old.sources()} == {manifest["built_at"]}  # the best date known
     index, report = store.update()
     assert report.embedded_paragraphs == 0
     assert index.articles["000_7e31dd43b6b198f1.txt"].outlet == "Persia Digest"
+    assert index.manifest["backends"] == old.manifest.get("backends", 1)
+    assert [r for r, _ in index.lexical_search("Paul Whelan espionage", 3)] == [
+        r for r, _ in old.lexical_search("Paul Whelan espionage", 3)
+    ]
 
 
 def test_a_new_article_is_citable_after_update(corpus_copy: Path, tmp_path: Path):
