@@ -261,7 +261,14 @@ class IndexStore:
             groups = [int(row[5]) for row in rows]
             vectors = np.load(build / "embeddings.npy", allow_pickle=False)
             index = CorpusIndex(manifest, paragraphs, groups, vectors, None, None)
-            if manifest.get("backends") == BACKENDS_VERSION:
+            if manifest.get("backend") == "milvus":
+                from qa.milvus_backend import MilvusBackend
+
+                collection = MilvusBackend.load(
+                    build, self.settings.milvus_uri, index.ids, [p.text for p in paragraphs], vectors
+                )
+                index.dense, index.lexical = collection.view("dense"), collection.view("bm25")
+            elif manifest.get("backends") == BACKENDS_VERSION:
                 index.dense = FaissBackend.load(build, manifest["index_type"])
                 index.lexical = Bm25Backend.load(build)
             else:  # a build from before paragraphs had stable ids: its backends are rebuilt from its vectors
@@ -414,6 +421,7 @@ class IndexStore:
             # Builds from before outlets, file times and stable ids were recorded: rewritten once (vectors kept).
             and all("outlet" in f and "mtime_ns" in f for f in old_files.values())
             and old.manifest.get("backends") == BACKENDS_VERSION
+            and old.manifest.get("backend", "faiss") == self.settings.backend
         )
         if old and report.up_to_date and same_layout:
             return old, report
@@ -507,7 +515,9 @@ class IndexStore:
         index_type = resolve_index_type(self.settings.index_type, len(matrix))
         index = CorpusIndex({}, paragraphs, groups, matrix, None, None)
         texts = [p.text for p in paragraphs]
-        if old and old.manifest.get("index_type") == index_type:
+        if self.settings.backend == "milvus":
+            index.dense, index.lexical = self._milvus(old, index.ids, texts, matrix, new)
+        elif old and old.manifest.get("index_type") == index_type and isinstance(old.dense, FaissBackend):
             index.dense = old.dense.updated(index.ids, texts, matrix, new)
             index.lexical = old.lexical.updated(index.ids, texts, matrix, new)
         else:
@@ -550,6 +560,7 @@ class IndexStore:
                     for source, entry in files.items()
                 },
                 "backends": BACKENDS_VERSION,
+                "backend": self.settings.backend,
                 "artifacts": {
                     f.relative_to(tmp).as_posix(): _sha256_path(f) for f in sorted(tmp.rglob("*")) if f.is_file()
                 },
@@ -568,6 +579,22 @@ class IndexStore:
         index.manifest = manifest
         self._written = (build.name, index)
         return index
+
+    def _milvus(
+        self, old: CorpusIndex | None, ids: np.ndarray, texts: list[str], matrix: np.ndarray, new: set[int]
+    ) -> tuple[SearchBackend, SearchBackend]:
+        """The Milvus collection updated with what changed (or filled anew), as its dense and BM25 views."""
+        from qa.milvus_backend import MilvusBackend
+
+        s = self.settings
+        if old and isinstance(old.dense, MilvusBackend) and old.dense.collection == s.milvus_collection:
+            collection = old.dense.updated(ids, texts, matrix, new)
+        else:  # a first build, or one moving to Milvus: the collection is filled from scratch
+            collection = MilvusBackend.connect(s.milvus_location, s.milvus_collection, matrix.shape[1])
+            collection.client.drop_collection(s.milvus_collection)
+            collection = MilvusBackend.connect(s.milvus_location, s.milvus_collection, matrix.shape[1])
+            collection = collection.updated(ids, texts, matrix, set(ids.tolist()))
+        return collection.view("dense"), collection.view("bm25")
 
     def _remove_old_builds(self, keep: set[str]) -> None:
         for entry in self.folder.iterdir():

@@ -41,6 +41,13 @@ class Settings:
     # is evidence for it.
     mention_k: int = 30
     candidates: int = 50
+    # Where paragraphs are searched (qa/backends.py): "faiss" (FAISS and bm25s
+    # files in the index folder; nothing to start) or "milvus" (one Milvus
+    # collection for both: milvus_uri is a Milvus Lite file, by default
+    # <index_dir>/milvus.db, or a server such as http://host:19530).
+    backend: str = "faiss"
+    milvus_uri: str = ""
+    milvus_collection: str = "qa_paragraphs"
     # "hybrid" (dense + BM25 fused by reciprocal rank), "dense" or "bm25".
     retrieval: str = "hybrid"
     rrf_k: int = 60
@@ -90,6 +97,11 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
 
+    @property
+    def milvus_location(self) -> str:
+        """The Milvus URI: a server address, or a Milvus Lite file."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes).validated()
 
@@ -99,6 +111,8 @@ class Settings:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval must be hybrid, dense or bm25, not {self.retrieval!r}")
+        if self.backend not in ("faiss", "milvus"):
+            raise ValueError(f"backend must be faiss or milvus, not {self.backend!r}")
         if self.index_type not in ("auto", "flat", "hnsw", "ivfpq"):
             raise ValueError(f"index_type must be auto, flat, hnsw or ivfpq, not {self.index_type!r}")
         if self.reader not in ("sentence", "neural", "auto"):

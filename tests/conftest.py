@@ -65,6 +65,13 @@ def file_text(source: str, corpus: Path = CORPUS) -> str:
     return (corpus / source).read_bytes().decode("utf-8")
 
 
+NEW_ARTICLE = (
+    "Lavrov visits Pyongyang\n\n"
+    "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Wednesday for talks on the nuclear issue.\n\n"
+    "He was greeted at the airport by a delegation of North Korean officials.\n"
+)
+
+
 XSS_ARTICLE = (
     'Hackers target <img src=x onerror="window.__xss = 3"> newsroom\n\n'
     'Investigators said the page contained the text <script>window.__xss = 1; alert("xss")</script> and an image tag '

@@ -13,18 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import NEW_ARTICLE, ROOT
 
 from qa import QAPipeline, Settings, articles
 from qa.embeddings import model_path
 from qa.index import IndexStore
 from qa.settings import PACKAGED_MODEL
-
-NEW_ARTICLE = (
-    "Lavrov visits Pyongyang\n\n"
-    "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Wednesday for talks on the nuclear issue.\n\n"
-    "He was greeted at the airport by a delegation of North Korean officials.\n"
-)
 
 
 def _store(corpus: Path, index: Path, **overrides) -> IndexStore:
