@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", parents=[common], help="build or update the index")
     index.add_argument("--rebuild", action="store_true", help="re-embed everything, even unchanged files")
+    index.add_argument("--ray", action="store_true", help="embed with Ray Data (a local Ray, or --ray-address)")
+    index.add_argument("--ray-address", metavar="ADDR", help="a Ray cluster to embed on (ray://head:10001, auto)")
     index.set_defaults(command=_index)
 
     ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
@@ -112,8 +115,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    with ProgressBar() as bar:
-        index, report = IndexStore(settings).update(bar, force=args.rebuild)
+    with contextlib.ExitStack() as stack:
+        embed = None
+        if args.ray or args.ray_address:
+            from qa.ray_build import ray_embedder
+
+            embed = stack.enter_context(ray_embedder(settings.model, args.ray_address, settings.embed_batch_size))
+        with ProgressBar() as bar:
+            index, report = IndexStore(settings, embed).update(bar, force=args.rebuild)
     print(describe_update(report, len(index.paragraphs)))
     return 0
 

@@ -37,7 +37,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -71,6 +71,8 @@ QUESTION_WORDS = frozenset(
 
 # progress(stage, done, total)
 Progress = Callable[[str, int, int], None]
+# embed(texts, on_batch) -> one unit vector per text, in order; on_batch(n) after each n texts
+Embedder = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
 
 
 class IndexUnavailable(RuntimeError):
@@ -241,9 +243,13 @@ class IndexStore:
     """Loads, checks and updates the index of ``settings.corpus_dir`` kept in
     ``settings.index_dir``."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embed: Embedder | None = None):
         self.settings = settings
         self.folder = Path(settings.index_dir)
+        # How paragraphs are embedded: in this process, or handed to Ray (qa/ray_build.py).
+        self.embed: Embedder = embed or (
+            lambda texts, on_batch=None: embeddings.encode(settings.model, texts, settings.embed_batch_size, on_batch)
+        )
         self._written: tuple[str, CorpusIndex] | None = None  # (build name, index) of this store's last build
 
     # -- reading -----------------------------------------------------------
@@ -438,11 +444,7 @@ class IndexStore:
 
             if progress:
                 progress("Embedding paragraphs", 0, total)
-            vectors.append(
-                embeddings.encode(
-                    self.settings.model, [p.text for p in to_embed], self.settings.embed_batch_size, on_batch
-                )
-            )
+            vectors.append(self.embed([p.text for p in to_embed], on_batch))
             paragraphs.extend(to_embed)
             report.embedded_paragraphs = total
 
