@@ -139,10 +139,16 @@ class CorpusIndex:
 
     @functools.cached_property
     def document_frequency(self) -> dict[str, int]:
-        """How many paragraphs each BM25 token occurs in (for term weights),
-        read off the lexical index: each token's posting list has one entry
-        per paragraph that holds it."""
-        return self.lexical.document_frequency() if hasattr(self.lexical, "document_frequency") else {}
+        """How many paragraphs each BM25 token occurs in (for term weights):
+        read off the BM25 backend's postings where it has them, else counted
+        from the paragraphs (a backend that keeps its postings elsewhere)."""
+        if isinstance(self.lexical, Bm25Backend):
+            return self.lexical.document_frequency()
+        counts: dict[str, int] = {}
+        for tokens in bm25_tokenize([p.text for p in self.paragraphs]):
+            for token in set(tokens):
+                counts[token] = counts.get(token, 0) + 1
+        return counts
 
     def term_weights(self, text: str) -> dict[str, float]:
         """Inverse document frequency of each content term of ``text``, in

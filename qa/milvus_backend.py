@@ -3,8 +3,9 @@
     QA_BACKEND=milvus QA_MILVUS_URI=./index/milvus.db     # Milvus Lite: a local file, nothing to start
     QA_BACKEND=milvus QA_MILVUS_URI=http://host:19530     # Milvus Standalone or Distributed
 
-The collection holds each paragraph's stable id, text and vector; Milvus
-computes the BM25 sparse vectors from the text itself (a BM25 function on the
+The collection holds each paragraph's stable id, its words as our BM25
+analyses them (stemmed, stop words dropped) and its vector. Milvus computes
+the BM25 sparse vectors from those words itself (a BM25 function on the
 schema), so one collection answers both kinds of search, and our retriever
 fuses the two rankings as it fuses FAISS and bm25s. Updates are upserts and
 deletes by id. The build folder keeps only which collection it used.
@@ -68,7 +69,12 @@ class MilvusBackend:
             )
             index = client.prepare_index_params()
             index.add_index("dense", index_type="FLAT", metric_type="IP")
-            index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+            index.add_index(
+                "sparse",
+                index_type="SPARSE_INVERTED_INDEX",
+                metric_type="BM25",
+                params={"bm25_k1": 1.5, "bm25_b": 0.75},
+            )
             # Milvus Lite builds indexes at once and lacks the call pymilvus makes to wait
             # for them: its gRPC server would log that as an error, with a traceback.
             grpc_log = logging.getLogger("grpc._server")
@@ -117,9 +123,10 @@ class MilvusBackend:
                 return []
             data, field, metric = [np.asarray(vector, np.float32).ravel().tolist()], "dense", "IP"
         else:
-            if not query.strip():
+            words = _analysed([query])[0]
+            if not words:
                 return []
-            data, field, metric = [query], "sparse", "BM25"
+            data, field, metric = [words], "sparse", "BM25"
         hits = self.client.search(
             self.collection,
             data=data,
@@ -139,9 +146,13 @@ class MilvusBackend:
         rows = [r for r, i in enumerate(np.asarray(ids).tolist()) if i in new]
         for start in range(0, len(rows), BATCH):
             batch = rows[start : start + BATCH]
+            words = _analysed([texts[r] for r in batch])
             self.client.upsert(
                 self.collection,
-                [{"id": int(ids[r]), "text": texts[r], "dense": vectors[r].astype(np.float32).tolist()} for r in batch],
+                [
+                    {"id": int(ids[r]), "text": w, "dense": vectors[r].astype(np.float32).tolist()}
+                    for r, w in zip(batch, words, strict=True)
+                ],
             )
         self.client.flush(self.collection)
         return replace(self, ids=np.asarray(ids, np.int64))
@@ -149,3 +160,13 @@ class MilvusBackend:
     def save(self, folder: Path) -> list[str]:
         (folder / self.FILE).write_text(json.dumps({"uri": self.uri, "collection": self.collection}), "utf-8")
         return [self.FILE]
+
+
+def _analysed(texts: Sequence[str]) -> list[str]:
+    """Texts as our BM25 sees them (stemmed, stop words dropped), words joined
+    by spaces. Milvus indexes these, so its BM25 matches the words bm25s
+    matches: Milvus Lite's analyzer has no stemmer, and a server's English
+    analyzer stems differently."""
+    from qa.index import bm25_tokenize
+
+    return [" ".join(tokens) for tokens in bm25_tokenize(list(texts))]

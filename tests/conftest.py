@@ -52,6 +52,14 @@ def eager_bot(sample_settings: Settings) -> QAPipeline:
     return QAPipeline(sample_settings.replace(min_confidence=0.0))
 
 
+@pytest.fixture(scope="session")
+def milvus_bot(tmp_path_factory: pytest.TempPathFactory) -> QAPipeline:
+    """The pipeline over a copy of the sample corpus, searched in Milvus Lite."""
+    root = tmp_path_factory.mktemp("milvus")
+    shutil.copytree(CORPUS, root / "corpus")
+    return QAPipeline(Settings.from_env(corpus_dir=root / "corpus", index_dir=root / "index", backend="milvus"))
+
+
 @pytest.fixture
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample corpus."""

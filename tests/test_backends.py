@@ -87,3 +87,13 @@ def test_our_bm25_matrix_scores_as_bm25s_itself():
         got = ours.search(query, None, 8)
         assert [i for i, _ in got] == [i for i, _ in expected]
         assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-5)
+
+
+def test_document_frequencies_do_not_depend_on_the_backend():
+    from qa.index import bm25_tokenize
+
+    counted: dict[str, int] = {}
+    for tokens in bm25_tokenize(TEXTS):
+        for token in set(tokens):
+            counted[token] = counted.get(token, 0) + 1
+    assert Bm25Backend.build(IDS, TEXTS).document_frequency() == counted

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from conftest import CORPUS
 
 from qa.articles import read_corpus
@@ -63,3 +66,62 @@ def test_paragraph_ids_are_stable_and_distinct():
     ids = {paragraph_id(p.source, p.paragraph) for p in PARAGRAPHS}
     assert len(ids) == len(PARAGRAPHS) and all(0 <= i < 2**63 for i in ids)
     assert paragraph_id("a.txt", 1) == paragraph_id("a.txt", 1) != paragraph_id("a.txt", 2)
+
+
+def _pairwise_groups(paragraphs, threshold: float) -> list[list[tuple[str, int]]]:
+    """The rule applied to every pair that shares a shingle, as the grouping did
+    before it was incremental: the reference the incremental one must equal."""
+    sets = [set(shingles(p.text).tolist()) for p in paragraphs]
+    parent = list(range(len(paragraphs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    postings: dict[int, list[int]] = {}
+    for i, s in enumerate(sets):
+        if len(s) >= 6:
+            for h in s:
+                postings.setdefault(h, []).append(i)
+    for i, s in enumerate(sets):
+        if len(s) < 6:
+            continue
+        shared: dict[int, int] = {}
+        for h in s:
+            for j in postings[h]:
+                if j > i:
+                    shared[j] = shared.get(j, 0) + 1
+        for j, count in shared.items():
+            if paragraphs[j].source != paragraphs[i].source and count / min(len(s), len(sets[j])) >= threshold:
+                parent[find(j)] = find(i)
+    return _partition(paragraphs, [find(i) for i in range(len(paragraphs))])
+
+
+def test_incremental_groups_equal_the_pairwise_rule_on_the_sample_corpus():
+    assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == _pairwise_groups(PARAGRAPHS, THRESHOLD)
+
+
+SQUAD_DEV = Path(__file__).resolve().parents[2] / "shared" / "squad" / "dev-v1.1.json"
+
+
+@pytest.mark.skipif(not SQUAD_DEV.exists(), reason=f"SQuAD dev is not at {SQUAD_DEV} (../shared/squad)")
+def test_incremental_groups_equal_the_pairwise_rule_on_squad_dev(tmp_path):
+    from qa.evaluate import squad_as_corpus
+
+    squad_as_corpus(SQUAD_DEV, tmp_path)
+    paragraphs = _sorted(p for a in read_corpus(tmp_path).articles for p in a.paragraphs)
+    expected = _pairwise_groups(paragraphs, THRESHOLD)
+    assert expected  # SQuAD repeats some paragraphs across articles
+    assert _partition(paragraphs, duplicate_groups(paragraphs, THRESHOLD)) == expected
+    # Built in three steps, with a tenth of the articles removed on the way, then put back.
+    sources = sorted({p.source for p in paragraphs})
+    now, labels, index = [], [], ShingleIndex.empty()
+    for part in (sources[0::3], sources[1::3], sources[2::3]):
+        now, labels, index = _step(now, labels, index, added=[p for p in paragraphs if p.source in set(part)])
+    gone = set(sources[::10])
+    now, labels, index = _step(now, labels, index, removed_sources=gone)
+    remaining = [p for p in paragraphs if p.source not in gone]
+    assert _partition(now, labels) == _pairwise_groups(remaining, THRESHOLD)
+    now, labels, index = _step(now, labels, index, added=[p for p in paragraphs if p.source in gone])
+    assert _partition(now, labels) == expected

@@ -13,15 +13,6 @@ from qa import QAPipeline, Settings, embeddings
 from qa.index import IndexStore
 
 
-@pytest.fixture(scope="module")
-def milvus_bot(tmp_path_factory, sample_settings: Settings) -> QAPipeline:
-    import shutil
-
-    root = tmp_path_factory.mktemp("milvus")
-    shutil.copytree(sample_settings.corpus_dir, root / "corpus")
-    return QAPipeline(Settings.from_env(corpus_dir=root / "corpus", index_dir=root / "index", backend="milvus"))
-
-
 def test_dense_rankings_are_faisss_and_answers_the_same(milvus_bot: QAPipeline, bot: QAPipeline, seed_dev):
     assert milvus_bot.index.manifest["backend"] == "milvus"
     assert (milvus_bot.settings.index_dir / "milvus.db").exists()

@@ -1,0 +1,208 @@
+"""What an update costs as the archive grows, per backend, and what Ray adds to a build.
+
+    .venv/bin/python benchmarks/updates.py [--squad ../shared/squad] [--write docs/BENCHMARKS.md]
+
+1. A 21k-paragraph index (SQuAD train + dev paragraphs, one file each) is
+   built once, with the real model. Then, with one index store (as the app
+   keeps one), one article is added, changed and deleted. The embedding of
+   the article's own paragraphs is timed apart, since the target is "so many
+   seconds plus the embedding of its own paragraphs".
+2. The same index moved to Milvus Lite (vectors reused). That costs the
+   inserts. Then the same add, change and delete, and query latency for dense
+   and BM25 search against FAISS and bm25s, with recall@10 against exact
+   search.
+3. Build throughput on the SQuAD dev paragraphs: the plain embedding against
+   `qa index --ray` (a local Ray on this machine), in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from report import measured_on, percentile, publish  # noqa: E402
+from scale import paragraphs_of  # noqa: E402
+
+from qa import Settings, embeddings  # noqa: E402
+from qa.evaluate import squad_as_corpus  # noqa: E402
+from qa.index import IndexStore  # noqa: E402
+from qa.squad import load_squad  # noqa: E402
+
+ARTICLE = (
+    "Lavrov visits Pyongyang\n\n"
+    "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Wednesday for talks on the nuclear issue.\n\n"
+    "He was greeted at the airport by a delegation of North Korean officials.\n"
+)
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def add_change_delete(store: IndexStore, corpus: Path) -> dict:
+    """Seconds to add, change and delete one three-paragraph article through ``store``."""
+    path = corpus / "zz-new-article.txt"
+    path.write_text(ARTICLE, "utf-8")
+    (_, added), add_s = timed(store.update)
+    path.write_text(ARTICLE.replace("Wednesday", "Thursday"), "utf-8")
+    (_, changed), change_s = timed(store.update)
+    path.unlink()
+    (index, removed), delete_s = timed(store.update)
+    assert added.added and changed.changed and removed.removed, "the updates did not see the article"
+    texts = [p for p in ARTICLE.split("\n\n") if p.strip()]
+    _, embed_s = timed(lambda: embeddings.encode(store.settings.model, texts))
+    return {
+        "paragraphs": len(index.paragraphs),
+        "add_s": add_s,
+        "change_s": change_s,
+        "delete_s": delete_s,
+        "embed_own_s": embed_s,
+    }
+
+
+def query_latency(index, questions: list[str], vectors: np.ndarray, exact: list[list[int]] | None) -> dict:
+    dense_ms, lexical_ms, found = [], [], []
+    for q, v in zip(questions, vectors, strict=True):
+        hits, s = timed(lambda v=v: index.dense_search(v, 10))
+        dense_ms.append(s * 1000)
+        found.append([r for r, _ in hits])
+        _, s = timed(lambda q=q: index.lexical_search(q, 10))
+        lexical_ms.append(s * 1000)
+    recall = None
+    if exact is not None:
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)]))
+    return {
+        "dense_p50_ms": statistics.median(dense_ms),
+        "dense_p95_ms": percentile(dense_ms, 0.95),
+        "bm25_p50_ms": statistics.median(lexical_ms),
+        "recall_at_10": recall,
+        "found": found,
+    }
+
+
+def ray_throughput(squad_dir: Path, work: Path) -> dict:
+    from qa.ray_build import ray_embedder
+
+    corpus = work / "dev-corpus"
+    squad_as_corpus(squad_dir / "dev-v1.1.json", corpus)
+    plain = Settings.from_env(corpus_dir=corpus, index_dir=work / "dev-plain")
+    embeddings.encode(plain.model, ["warm-up"])
+    (index, _), plain_s = timed(lambda: IndexStore(plain).update())
+    ray_settings = plain.replace(index_dir=work / "dev-ray")
+    start = time.perf_counter()
+    with ray_embedder(ray_settings.model, batch_size=ray_settings.embed_batch_size) as embed:
+        started_s = time.perf_counter() - start
+        (ray_index, _), build_s = timed(lambda: IndexStore(ray_settings, embed).update())
+    total_s = time.perf_counter() - start
+    assert np.abs(ray_index.embeddings - index.embeddings).max() < 1e-4
+    n = len(index.paragraphs)
+    return {
+        "paragraphs": n,
+        "plain_per_s": n / plain_s,
+        "ray_per_s": n / total_s,
+        "ray_start_s": started_s,
+        "ray_build_per_s": n / build_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--limit", type=int, help="use only this many paragraphs (a quick check of the script)")
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="qa-updates-") as tmp:
+        work = Path(tmp)
+        results["ray"] = ray_throughput(args.squad, work)
+        print("ray:", json.dumps(results["ray"]), flush=True)
+
+        corpus = work / "big-corpus"
+        corpus.mkdir()
+        texts = paragraphs_of(args.squad / "dev-v1.1.json") + paragraphs_of(args.squad / "train-v1.1-explorer.json")
+        texts = texts[: args.limit]
+        for i, text in enumerate(texts):
+            (corpus / f"p{i:06d}.txt").write_text(text + "\n", "utf-8")
+        past = time.time() - 3600  # written an hour ago, as an archive's files are
+        for path in corpus.iterdir():
+            os.utime(path, (past, past))
+        settings = Settings.from_env(corpus_dir=corpus, index_dir=work / "big-index")
+        store = IndexStore(settings)
+        (index, _), full_s = timed(store.update)
+        results["full_build"] = {"paragraphs": len(index.paragraphs), "seconds": full_s}
+        print("full build:", json.dumps(results["full_build"]), flush=True)
+        results["faiss"] = add_change_delete(store, corpus)
+        print("faiss:", json.dumps(results["faiss"]), flush=True)
+
+        questions = [q.question for q in load_squad(args.squad / "dev-v1.1.json", args.queries)]
+        vectors = np.stack(
+            [embeddings.encode_query(settings.model, q, settings.engine, settings.cache_dir) for q in questions]
+        )
+        faiss_q = query_latency(index, questions, vectors, None)
+
+        milvus_settings = settings.replace(backend="milvus")
+        milvus_store = IndexStore(milvus_settings)
+        (milvus_index, _), move_s = timed(milvus_store.update)
+        results["milvus"] = add_change_delete(milvus_store, corpus) | {"move_s": move_s}
+        milvus_index, _ = milvus_store.update()
+        milvus_q = query_latency(milvus_index, questions, vectors, faiss_q["found"])
+        faiss_q.pop("found"), milvus_q.pop("found")
+        results["queries"] = {"faiss": faiss_q, "milvus": milvus_q}
+        print("milvus:", json.dumps(results["milvus"]), json.dumps(results["queries"]), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    publish(render(results, " ".join(["python", *sys.argv])), args.write, "updates", "Updates that cost what changed")
+
+
+def render(r: dict, command: str) -> str:
+    full, f, m, q = r["full_build"], r["faiss"], r["milvus"], r["queries"]
+    lines = [
+        f"A {full['paragraphs']:,}-paragraph index (SQuAD train + dev, one file per paragraph) built in "
+        f"{full['seconds']:.0f} s. Then one three-paragraph article added, changed and deleted, through one index "
+        f"store as the app keeps one. Embedding the article's own paragraphs takes {f['embed_own_s']:.2f} s of each "
+        "add or change.",
+        "",
+        "| backend | add one article s | change it s | delete it s |",
+        "|---|---|---|---|",
+        f"| FAISS + bm25s (default) | {f['add_s']:.2f} | {f['change_s']:.2f} | {f['delete_s']:.2f} |",
+        f"| Milvus Lite | {m['add_s']:.2f} | {m['change_s']:.2f} | {m['delete_s']:.2f} |",
+        "",
+        f"Moving the index to Milvus Lite (inserting {full['paragraphs']:,} paragraphs, vectors reused) took "
+        f"{m['move_s']:.0f} s.",
+        "",
+        "| backend | dense query p50 ms | p95 ms | recall@10 vs FAISS flat | BM25 query p50 ms |",
+        "|---|---|---|---|---|",
+        f"| FAISS flat + bm25s | {q['faiss']['dense_p50_ms']:.2f} | {q['faiss']['dense_p95_ms']:.2f} | 1.000 | "
+        f"{q['faiss']['bm25_p50_ms']:.2f} |",
+        f"| Milvus Lite (FLAT, BM25 function) | {q['milvus']['dense_p50_ms']:.2f} | {q['milvus']['dense_p95_ms']:.2f} | "
+        f"{q['milvus']['recall_at_10']:.3f} | {q['milvus']['bm25_p50_ms']:.2f} |",
+        "",
+        f"Ray: `qa index` over {r['ray']['paragraphs']:,} SQuAD dev paragraphs embeds {r['ray']['plain_per_s']:.0f} "
+        f"paragraphs/s in process. With `--ray` (a local Ray on this machine, started in {r['ray']['ray_start_s']:.1f} s) "
+        f"the same build runs at {r['ray']['ray_per_s']:.0f} paragraphs/s, start-up included "
+        f"({r['ray']['ray_build_per_s']:.0f}/s without it): ratio **{r['ray']['ray_per_s'] / r['ray']['plain_per_s']:.2f}**. "
+        "One machine gains nothing from Ray. A cluster adds an actor, holding a copy of the model, per GPU or per two cores.",
+        "",
+        f"Measured {measured_on()} (`{command}`).",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
