@@ -253,7 +253,7 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
 
     def upload_from_page(files, token, progress=gr.Progress()) -> tuple:
         message, taken = upload(files, False, token, progress)
-        return (message, taken, _ask_to_replace(taken), *corpus_views())
+        return (message, taken, gr.Column(visible=bool(taken)), *corpus_views())
 
     def confirm_replace(taken: dict[str, bytes], token: str, progress=gr.Progress()) -> tuple:
         refusal = write_refusal(bot.settings, token)
@@ -266,8 +266,8 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
         message, taken = upload(files, replace, token, progress)
         if taken:
             message += (
-                "\n\nTo upload a new version, tick “Replace articles of the same name” (the old one is kept in the "
-                "index folder's `replaced/`)."
+                "\n\nReplace it by uploading again with replace=True (the old version is kept in the index "
+                "folder's `replaced/`)."
             )
         return message, status_markdown(bot), [[s.source, s.paragraphs, s.title] for s in bot.sources()]
 
@@ -428,10 +428,6 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
         gr.api(sources, api_name="sources")
         gr.api(remove, api_name="remove")
     return app
-
-
-def _ask_to_replace(taken: dict[str, bytes]) -> gr.Column:
-    return gr.Column(visible=bool(taken))
 
 
 def _bar(progress: gr.Progress) -> Progress:

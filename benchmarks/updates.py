@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--limit", type=int, help="use only this many paragraphs (a quick check of the script)")
+    parser.add_argument("--only-ray", action="store_true", help="measure only the Ray build")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -132,6 +133,8 @@ def main() -> None:
         work = Path(tmp)
         results["ray"] = ray_throughput(args.squad, work)
         print("ray:", json.dumps(results["ray"]), flush=True)
+        if args.only_ray:
+            return
 
         corpus = work / "big-corpus"
         corpus.mkdir()

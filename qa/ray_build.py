@@ -75,8 +75,10 @@ def _embed(model: str, texts: Sequence[str], batch_size: int, on_batch: Callable
         Encode,
         batch_size=batch_size,
         batch_format="numpy",
-        # A GPU per actor where the cluster has them; on CPUs, actors of two cores each.
+        # A GPU per actor where the cluster has them; on CPUs, actors of two cores each (Ray gives
+        # an actor as many math-library threads as the CPUs it asks for: one, unless told).
         num_gpus=1 if gpus else 0,
+        num_cpus=1 if gpus else 2,
         compute=ray.data.ActorPoolStrategy(size=gpus or max(1, cpus // 2)),
     )
     vectors = np.zeros((len(texts), embeddings.embedding_dimension(model)), np.float32)
