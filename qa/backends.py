@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -63,6 +63,8 @@ class FaissBackend:
     index: object  # faiss.Index holding stable ids (IndexIDMap2, or IVF with its own ids)
     index_type: str
     hidden: np.ndarray  # positions of vectors removed from an HNSW graph but still in it
+    _id_of: np.ndarray | None = field(default=None, repr=False)
+    _hidden_set: set[int] = field(default_factory=set, repr=False)
 
     FILES = ("dense.faiss", "dense-hidden.npy")
 
@@ -99,8 +101,10 @@ class FaissBackend:
 
         n = min(k + len(self.hidden), int(self.index.ntotal))
         scores, positions = self.index.index.search(query_vector, n)
-        id_of = faiss.vector_to_array(self.index.id_map)
-        hidden = set(self.hidden.tolist())
+        if self._id_of is None:  # this backend's positions never change: read them once
+            self._id_of = faiss.vector_to_array(self.index.id_map)
+            self._hidden_set = set(self.hidden.tolist())
+        id_of, hidden = self._id_of, self._hidden_set
         hits = [
             (int(id_of[p]), float(s))
             for p, s in zip(positions[0], scores[0], strict=True)
