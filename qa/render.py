@@ -256,12 +256,15 @@ def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, Sour
     return "\n".join(out).rstrip() + "\n"
 
 
-def corpus_table_html(listed: Sequence[SourceInfo]) -> str:
-    """The indexed articles, headline first; on a phone each row becomes a
-    card (CSS), so nothing needs sideways scrolling. Titles are article text:
-    escaped."""
+def corpus_table_html(listed: Sequence[SourceInfo], limit: int = 500) -> str:
+    """The indexed articles, headline first, the most recently added first;
+    on a phone each row becomes a card (CSS), so nothing needs sideways
+    scrolling. Past ``limit`` rows the table says how many it leaves out: a
+    page is no place for an archive's every article. Titles are article
+    text: escaped."""
+    newest = sorted(listed, key=lambda s: (s.added, s.source), reverse=True)
     rows = []
-    for s in listed:
+    for s in newest[:limit]:
         outlet = f'<div class="outlet">{html.escape(s.outlet)}</div>' if s.outlet else ""
         rows.append(
             "<tr>"
@@ -276,6 +279,12 @@ def corpus_table_html(listed: Sequence[SourceInfo]) -> str:
         '<col class="added"></colgroup><thead><tr><th scope="col">Headline</th><th scope="col">File</th>'
         '<th scope="col">Paragraphs</th><th scope="col">Added</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
+        + (
+            f'<p class="more">The {limit:,} most recently added of {len(listed):,} articles; '
+            "<code>qa sources</code> lists them all.</p>"
+            if len(listed) > limit
+            else ""
+        )
     )
 
 

@@ -160,3 +160,14 @@ def test_the_corpus_table_puts_the_headline_first_and_escapes_it():
     assert '<td class="headline" data-label="Headline">Talks in Sochi<div class="outlet">Reuters</div></td>' in table
     assert "2026-11-27 06:00 UTC" in table
     assert "<img" not in table and "Evil &lt;img" in table
+
+
+def test_the_corpus_table_shows_the_newest_articles_first_and_says_what_it_leaves_out():
+    listed = [
+        SourceInfo(f"{i:03d}.txt", f"Story {i}", 1, "0" * 64, "", f"2026-11-{i % 28 + 1:02d}T00:00:00+00:00")
+        for i in range(30)
+    ]
+    table = corpus_table_html(listed, limit=10)
+    assert table.count("<tr>") == 11  # the header and ten articles
+    assert table.index("027.txt") < table.index("026.txt")  # added on the 28th, then the 27th
+    assert "The 10 most recently added of 30 articles" in table
