@@ -15,6 +15,7 @@ both kinds of search from a Milvus server or a Milvus Lite file.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,32 @@ def dense_index(vectors: np.ndarray, index_type: str):
 # -- words: BM25 ---------------------------------------------------------------------
 
 
+def bm25_tokenize(texts: list[str]) -> list[list[str]]:
+    """The words BM25 matches, per text: lowercased, English stop words
+    dropped, Snowball-stemmed (also the terms of the answer features)."""
+    bm25s = import_bm25s()
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
+
+
+@functools.lru_cache(maxsize=1)
+def import_bm25s():
+    """bm25s, imported without the DEBUG level it sets on its own logger (it
+    would print "DEBUG: Building index from tokens" in every command)."""
+    logger = logging.getLogger("bm25s")
+    level = logger.level
+    import bm25s
+
+    logger.setLevel(level)
+    return bm25s
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
 @dataclass
 class Bm25Backend:
     """BM25 over stemmed words (bm25s). Each paragraph's tokens are kept, so
@@ -202,9 +229,7 @@ class Bm25Backend:
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Backend:
-        from qa.index import _bm25s
-
-        bm25 = _bm25s().BM25.load(str(folder / "bm25"))
+        bm25 = import_bm25s().BM25.load(str(folder / "bm25"))
         with np.load(folder / "bm25-tokens.npz", allow_pickle=False) as z:
             return cls(bm25, z["ids"], z["vocab"].tolist(), z["flat"], z["offsets"])
 
@@ -212,8 +237,6 @@ class Bm25Backend:
         return len(self.ids)
 
     def search(self, query: str, vector: np.ndarray | None, k: int) -> list[tuple[int, float]]:
-        from qa.index import bm25_tokenize
-
         tokens = bm25_tokenize([query])
         if not len(self.ids) or not tokens[0]:
             return []
@@ -221,8 +244,6 @@ class Bm25Backend:
         return [(int(self.ids[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
 
     def updated(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray, new: set[int]) -> Bm25Backend:
-        from qa.index import bm25_tokenize
-
         row_of = {i: r for r, i in enumerate(self.ids.tolist())}
         vocab, token_id = list(self.vocab), {t: i for i, t in enumerate(self.vocab)}
         fresh_rows = [r for r, i in enumerate(ids.tolist()) if i in new or i not in row_of]
@@ -267,9 +288,7 @@ def bm25_index(flat: np.ndarray, offsets: np.ndarray, vocab: list[str], k1: floa
     paragraphs, which is most of an update's cost."""
     import scipy.sparse
 
-    from qa.index import _bm25s
-
-    bm25 = _bm25s().BM25(k1=k1, b=b)
+    bm25 = import_bm25s().BM25(k1=k1, b=b)
     n, size = len(offsets) - 1, len(vocab)
     lengths = np.diff(offsets)
     pairs, tf = np.unique(np.repeat(np.arange(n, dtype=np.int64), lengths) * size + flat, return_counts=True)

@@ -48,7 +48,7 @@ import numpy as np
 from qa import embeddings
 from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
-from qa.backends import Bm25Backend, FaissBackend, SearchBackend
+from qa.backends import Bm25Backend, FaissBackend, SearchBackend, bm25_tokenize
 from qa.dedup import ShingleIndex, group_labels, paragraph_id, update_groups
 from qa.settings import Settings
 from qa.types import Paragraph, SourceInfo
@@ -220,30 +220,6 @@ class UpdateReport:
     @property
     def up_to_date(self) -> bool:
         return not (self.added or self.changed or self.removed or self.rebuilt_because)
-
-
-def bm25_tokenize(texts: list[str]) -> list[list[str]]:
-    bm25s = _bm25s()
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False, return_ids=False)
-
-
-@functools.lru_cache(maxsize=1)
-def _bm25s():
-    """bm25s, imported without the DEBUG level it sets on its own logger (it
-    would print "DEBUG: Building index from tokens" in every command)."""
-    logger = logging.getLogger("bm25s")
-    level = logger.level
-    import bm25s
-
-    logger.setLevel(level)
-    return bm25s
-
-
-@functools.lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
 
 
 class IndexStore:

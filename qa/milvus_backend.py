@@ -167,6 +167,6 @@ def _analysed(texts: Sequence[str]) -> list[str]:
     by spaces. Milvus indexes these, so its BM25 matches the words bm25s
     matches: Milvus Lite's analyzer has no stemmer, and a server's English
     analyzer stems differently."""
-    from qa.index import bm25_tokenize
+    from qa.backends import bm25_tokenize
 
     return [" ".join(tokens) for tokens in bm25_tokenize(list(texts))]

@@ -75,10 +75,10 @@ def test_bm25_update_gives_the_scores_of_a_fresh_build(tmp_path):
 
 
 def test_our_bm25_matrix_scores_as_bm25s_itself():
-    from qa.index import _bm25s, bm25_tokenize
+    from qa.backends import bm25_tokenize, import_bm25s
 
     ours = Bm25Backend.build(IDS, TEXTS)
-    theirs = _bm25s().BM25()
+    theirs = import_bm25s().BM25()
     theirs.index(bm25_tokenize(TEXTS), show_progress=False)
     for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage", "Mueller report"]:
         tokens = bm25_tokenize([query])
@@ -90,7 +90,7 @@ def test_our_bm25_matrix_scores_as_bm25s_itself():
 
 
 def test_document_frequencies_do_not_depend_on_the_backend():
-    from qa.index import bm25_tokenize
+    from qa.backends import bm25_tokenize
 
     counted: dict[str, int] = {}
     for tokens in bm25_tokenize(TEXTS):
