@@ -14,7 +14,8 @@ paragraph looks up its own shingles there, and the candidates it shares
 shingles with are checked with the containment rule. A removed paragraph
 leaves the shingle index, and its group is re-checked among the members
 left. So an update costs what changed, and the groups are exactly those a
-full comparison of all pairs gives. (MinHash LSH, the usual shortcut,
+full comparison of all pairs gives, except where a shingle is boilerplate
+held by over a thousand paragraphs (see ``COMMON_SHINGLE``). (MinHash LSH, the usual shortcut,
 estimates Jaccard similarity. A trimmed copy can have a containment of 0.8
 and a Jaccard of 0.3, so LSH would miss some groups; the exact index costs
 16 bytes per shingle.)
@@ -36,6 +37,8 @@ from qa.types import Paragraph
 SHINGLE_WORDS = 3
 # Paragraphs shorter than this many shingles are too generic to call copies.
 MIN_SHINGLES = 6
+# A shingle in more paragraphs than this is common phrasing: it suggests no copies.
+COMMON_SHINGLE = 1000
 _WORD = re.compile(r"\w+")
 
 
@@ -72,10 +75,12 @@ class ShingleIndex:
         i = int(np.searchsorted(self.ids, pid))
         return int(self.sizes[i]) if i < len(self.ids) and self.ids[i] == pid else 0
 
-    def shared(self, hashes: np.ndarray) -> Counter:
-        """How many of ``hashes`` each indexed paragraph holds."""
-        lo = np.searchsorted(self.hashes, hashes, "left")
-        hi = np.searchsorted(self.hashes, hashes, "right")
+    def ranges(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each of ``hashes`` stands in the sorted arrays: owners[lo[i]:hi[i]]."""
+        return np.searchsorted(self.hashes, hashes, "left"), np.searchsorted(self.hashes, hashes, "right")
+
+    def shared(self, lo: np.ndarray, hi: np.ndarray) -> Counter:
+        """How many of the hashes at ``ranges`` each indexed paragraph holds."""
         if not (hi > lo).any():
             return Counter()
         owners = np.concatenate([self.owners[a:b] for a, b in zip(lo, hi, strict=True) if b > a])
@@ -125,6 +130,7 @@ def update_groups(
     index: ShingleIndex,
     threshold: float,
     old_ids: np.ndarray | None = None,
+    common: int = COMMON_SHINGLE,
 ) -> tuple[list[list[Paragraph]], ShingleIndex]:
     """The duplicate groups after ``removed`` leave and ``added`` join.
 
@@ -179,7 +185,14 @@ def update_groups(
                 if old[rows[i]].source != old[rows[j]].source and copies(sets[i], sets[j], threshold):
                     join(ids[i], ids[j])
 
-    # New paragraphs: candidates from the shingle index, and from each other.
+    # New paragraphs: candidates from the shingle index, and from each other. A
+    # shingle already held by more than `common` paragraphs ("according to
+    # the") is phrasing, not a sign of copying: it finds no candidates, which
+    # keeps an archive's update from comparing each paragraph with thousands.
+    # It still counts in a candidate's containment, computed exactly. (Its
+    # first holders may have been grouped before it became common: at the
+    # default, only boilerplate repeated across a thousand paragraphs is
+    # affected; the corpora in the tests have none.)
     fresh: dict[int, np.ndarray] = {}
     fresh_postings: dict[int, list[int]] = defaultdict(list)
     for p in added:
@@ -188,11 +201,23 @@ def update_groups(
             continue
         pid = paragraph_id(p.source, p.paragraph)
         hashes = s.tolist()
-        shared = index.shared(s)
-        shared.update(other for h in hashes for other in fresh_postings.get(h, ()))
+        lo, hi = index.ranges(s)
+        held = (hi - lo) + np.fromiter((len(fresh_postings.get(h, ())) for h in hashes), np.int64, len(hashes))
+        rare = held <= common
+        shared = index.shared(lo[rare], hi[rare])
+        shared.update(other for h, r in zip(hashes, rare, strict=True) if r for other in fresh_postings.get(h, ()))
+        unseen = int((~rare).sum())  # common shingles a candidate may also hold
         for other, count in shared.items():
+            candidate = paragraph(other)
+            if candidate.source == p.source:
+                continue
             size = len(fresh[other]) if other in fresh else index.size_of(other)
-            if paragraph(other).source != p.source and count / min(len(s), size) >= threshold:
+            if (count + unseen) / min(len(s), size) < threshold:
+                continue  # cannot reach the threshold even if it holds every common shingle
+            if unseen:
+                other_set = fresh[other] if other in fresh else shingles(candidate.text)
+                count = len(np.intersect1d(s, other_set, assume_unique=True))
+            if count / min(len(s), size) >= threshold:
                 join(other, pid)
         fresh[pid] = s
         for h in hashes:

@@ -125,3 +125,22 @@ def test_incremental_groups_equal_the_pairwise_rule_on_squad_dev(tmp_path):
     assert _partition(now, labels) == _pairwise_groups(remaining, THRESHOLD)
     now, labels, index = _step(now, labels, index, added=[p for p in paragraphs if p.source in gone])
     assert _partition(now, labels) == expected
+
+
+def test_common_phrasing_finds_no_candidates_but_still_counts_for_a_copy():
+    phrase = "follow us on twitter and facebook for the latest news from the region"
+    notices = [Paragraph(f"n{i}.txt", 1, 0, 0, phrase) for i in range(5)]
+    story = "the ministers agreed in geneva to resume the arms talks next month " + phrase
+    original, copy = Paragraph("a.txt", 2, 0, 0, story), Paragraph("b.txt", 2, 0, 0, story.upper())
+
+    def groups(common: int):
+        found, _ = update_groups(
+            [], [], set(), [*notices, original, copy], ShingleIndex.empty(), THRESHOLD, None, common
+        )
+        return sorted(sorted(p.source for p in g) for g in found)
+
+    # With a cap of 2, the notice's shingles stop finding candidates once three paragraphs hold
+    # them: later notices, and the story quoting it, are not compared with the first ones.
+    assert groups(common=2) == [["a.txt", "b.txt"], ["n0.txt", "n1.txt", "n2.txt"]]
+    # Without the cap the same notice in five files is grouped as copies, with the story that quotes it.
+    assert groups(common=1000) == [["a.txt", "b.txt", "n0.txt", "n1.txt", "n2.txt", "n3.txt", "n4.txt"]]
