@@ -575,10 +575,7 @@ class IndexStore:
         if old and isinstance(old.dense, MilvusBackend) and old.dense.collection == s.milvus_collection:
             collection = old.dense.updated(ids, texts, matrix, new)
         else:  # a first build, or one moving to Milvus: the collection is filled from scratch
-            collection = MilvusBackend.connect(s.milvus_location, s.milvus_collection, matrix.shape[1])
-            collection.client.drop_collection(s.milvus_collection)
-            collection = MilvusBackend.connect(s.milvus_location, s.milvus_collection, matrix.shape[1])
-            collection = collection.updated(ids, texts, matrix, set(ids.tolist()))
+            collection = MilvusBackend.filled(s.milvus_location, s.milvus_collection, ids, texts, matrix)
         return collection.view("dense"), collection.view("bm25")
 
     def _remove_old_builds(self, keep: set[str]) -> None:

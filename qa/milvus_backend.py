@@ -101,10 +101,17 @@ class MilvusBackend:
                 backend.count(),
                 len(ids),
             )
-            backend.client.drop_collection(saved["collection"])
-            fresh = cls.connect(backend.uri, saved["collection"], vectors.shape[1])
-            return fresh.updated(ids, texts, vectors, set(np.asarray(ids).tolist()))
+            return cls.filled(backend.uri, saved["collection"], ids, texts, vectors)
         return backend
+
+    @classmethod
+    def filled(
+        cls, uri: str, collection: str, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray
+    ) -> MilvusBackend:
+        """The collection emptied of whatever it held, then filled with these paragraphs."""
+        cls.connect(uri, collection, vectors.shape[1]).client.drop_collection(collection)
+        empty = cls.connect(uri, collection, vectors.shape[1])
+        return empty.updated(ids, texts, vectors, set(np.asarray(ids).tolist()))
 
     def count(self) -> int:
         return int(self.client.get_collection_stats(self.collection)["row_count"])
