@@ -77,6 +77,7 @@ class TrainConfig:
     threads: int | None = None
     device: str = "auto"  # "cpu", "cuda", or "auto" (cuda where there is one)
     export_only: bool = False  # write the weights of the latest checkpoint and stop
+    mine_only: bool = False  # mine the hard negatives into OUT/mining and stop
     hard_negatives: int = 0  # retrieved answer-free paragraphs paired with each answerable question
     shared_norm: float = 0.0  # weight of the loss normalised across a question's windows (0: off)
 
@@ -112,7 +113,32 @@ def build_examples(
 
 def mine_hard_negatives(questions: list[SquadQuestion], per_question: int, work: Path) -> dict[str, list[str]]:
     """For each answerable question, the paragraphs our hybrid retriever ranks
-    highest that are not its own and contain none of its answers."""
+    highest that are not its own and contain none of its answers.
+
+    Kept in ``work/hard_negatives.json`` (paragraph numbers, in order of first
+    appearance in the file) and read from there by a later run on the same
+    questions (the first ``per_question`` of each, if more were mined), so
+    mining (CPU work: an index over every training paragraph) can be done
+    apart from training, on another machine."""
+    contexts = list(dict.fromkeys(q.context for q in questions))
+    saved = work / "hard_negatives.json"
+    if saved.exists():
+        kept = json.loads(saved.read_text("utf-8"))
+        if kept["per_question"] >= per_question and kept["paragraphs"] == len(contexts):
+            log.info("hard negatives read from %s", saved)
+            return {qid: [contexts[i] for i in numbers[:per_question]] for qid, numbers in kept["mined"].items()}
+    mined = _mine(questions, contexts, per_question, work)
+    number = {context: i for i, context in enumerate(contexts)}
+    record = {
+        "per_question": per_question,
+        "paragraphs": len(contexts),
+        "mined": {qid: [number[c] for c in found] for qid, found in mined.items()},
+    }
+    saved.write_text(json.dumps(record), "utf-8")
+    return mined
+
+
+def _mine(questions: list[SquadQuestion], contexts: list[str], per_question: int, work: Path) -> dict[str, list[str]]:
     from qa import embeddings
     from qa.index import IndexStore
     from qa.retrieval import HybridRetriever
@@ -120,11 +146,10 @@ def mine_hard_negatives(questions: list[SquadQuestion], per_question: int, work:
 
     corpus = work / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    names: dict[str, str] = {}
-    for q in questions:
-        if q.context not in names:
-            names[q.context] = f"p{len(names):06d}.txt"
-            (corpus / names[q.context]).write_text(q.context, "utf-8")
+    names = {context: f"p{i:06d}.txt" for i, context in enumerate(contexts)}
+    for context, name in names.items():
+        if not (corpus / name).exists():
+            (corpus / name).write_text(context, "utf-8")
     settings = Settings.from_env(corpus_dir=corpus, index_dir=work / "index", group_duplicates=False)
     index, _ = IndexStore(settings).open()
     context_of = {name: context for context, name in names.items()}
@@ -171,16 +196,18 @@ def featurize(tokenizer, examples, max_length: int, stride: int) -> dict[str, to
                 end_token = next(t for t in reversed(context_tokens) if offsets[t][0] < answer_end)
         starts.append(start_token)
         ends.append(end_token)
+    input_ids, token_types = torch.tensor(encoded["input_ids"]), torch.tensor(encoded["token_type_ids"])
+    # The context's tokens: the second segment, less its closing [SEP] (a
+    # per-token loop over sequence_ids takes minutes on a few hundred thousand windows).
+    in_context = (token_types == 1) & (input_ids != tokenizer.sep_token_id)
     return {
-        "input_ids": torch.tensor(encoded["input_ids"]),
+        "input_ids": input_ids,
         "attention_mask": torch.tensor(encoded["attention_mask"]),
-        "token_type_ids": torch.tensor(encoded["token_type_ids"]),
+        "token_type_ids": token_types,
         "start_positions": torch.tensor(starts),
         "end_positions": torch.tensor(ends),
         "question": torch.tensor([examples[i][4] for i in encoded["overflow_to_sample_mapping"]]),
-        "in_context": torch.tensor(
-            [[sid == 1 for sid in encoded.sequence_ids(i)] for i in range(len(starts))], dtype=torch.bool
-        ),
+        "in_context": in_context,
     }
 
 
@@ -247,6 +274,8 @@ def train(config: TrainConfig) -> dict:
         started = time.time()
         hard = mine_hard_negatives(questions, config.hard_negatives, out / "mining")
         log.info("mined %d hard negatives (%.0f s)", sum(map(len, hard.values())), time.time() - started)
+    if config.mine_only:
+        return {"config": asdict(config), "steps": 0, "history": []}
     examples = build_examples(questions, config.negatives, random.Random(config.seed), hard)
     started = time.time()
     features = featurize(tokenizer, examples, config.max_length, config.stride)
@@ -376,7 +405,7 @@ def train(config: TrainConfig) -> dict:
 def _recipe(config: dict) -> dict:
     """The settings a checkpoint must share to be resumed (its length may grow);
     a checkpoint from before a setting existed had its default."""
-    ignored = ("export_only", "threads", "device", "checkpoint_every", "max_steps", "epochs", "dev_limit")
+    ignored = ("export_only", "mine_only", "threads", "device", "checkpoint_every", "max_steps", "epochs", "dev_limit")
     defaults = asdict(TrainConfig(train="", dev=None, out=""))
     return {k: v for k, v in (defaults | config).items() if k not in ignored}
 
@@ -441,6 +470,7 @@ def main(argv: list[str] | None = None) -> None:
         kind = type(value) if value is not None else int
         parser.add_argument("--" + field.replace("_", "-"), type=kind, default=value)
     parser.add_argument("--export-only", action="store_true", help="export the latest checkpoint's weights and stop")
+    parser.add_argument("--mine-only", action="store_true", help="mine the hard negatives into OUT/mining and stop")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
     logging.getLogger("transformers").setLevel(logging.ERROR)

@@ -77,9 +77,16 @@ def test_a_changed_recipe_does_not_resume_a_checkpoint(tmp_path):
 
 def test_hard_negatives_from_our_retriever_and_the_shared_norm_loss_train(tmp_path):
     out = tmp_path / "reader"
+    # Mined first, alone (on a CPU, say), and kept; the training run reads them back.
+    mined = _train(out, "--hard-negatives", "2", "--negatives", "0", "--mine-only")
+    assert mined.returncode == 0, mined.stderr[-3000:]
+    assert "mined 16 hard negatives" in mined.stderr  # two answer-free paragraphs for each of the 8 questions
+    assert not (out / "training.json").exists()
+    kept = json.loads((out / "mining" / "hard_negatives.json").read_text())
+    assert kept["per_question"] == 2 and sorted(map(len, kept["mined"].values())) == [2] * 8
     run = _train(out, "--hard-negatives", "2", "--shared-norm", "1.0", "--negatives", "0")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "mined 16 hard negatives" in run.stderr  # two answer-free paragraphs for each of the 8 questions
+    assert "hard negatives read from" in run.stderr and "mined 16 hard negatives" in run.stderr
     summary = json.loads((out / "training.json").read_text())
     assert summary["config"]["hard_negatives"] == 2 and summary["config"]["shared_norm"] == 1.0
     assert summary["steps"] == 4
