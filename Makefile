@@ -50,7 +50,7 @@ bench: setup
 	$(PY) benchmarks/scale.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 	$(PY) benchmarks/updates.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 
-# Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 45 minutes on 2
+# Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 15 minutes on 2
 # cores; the readings are kept in .fit/ and a refit from them takes a minute).
 calibrate: setup
 	$(PY) -m qa.fit_calibrator --squad $(SQUAD)/dev-v2.0.json --check $(SQUAD)/dev-v1.1.json --every 2 \

@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--reader-model", default=str(SHIPPED_READER))
     parser.add_argument("--out", default=str(SHIPPED_CALIBRATOR))
-    parser.add_argument("--cache", type=Path, help="keep the readings here and reuse them (they take ~25 min)")
+    parser.add_argument("--cache", type=Path, help="keep the readings here and reuse them (they take ~15 min)")
     parser.add_argument("--report", type=Path, help="write the figures here as JSON")
     parser.add_argument("--every", type=int, default=1, help="ask only every N-th question (smoke tests)")
     args = parser.parse_args(argv)
@@ -385,13 +385,16 @@ def main(argv: list[str] | None = None) -> None:
     cached = pickle.loads(args.cache.read_bytes()) if args.cache and args.cache.exists() else None
     if isinstance(cached, list):  # readings kept before engines existed were PyTorch's
         cached = {"engine": "torch", "readings": cached}
-    if cached and cached["engine"] == settings.engine:
+    weights = weights_digest(args.reader_model)
+    # Readings kept for other reader weights or another engine are read again (a cache from
+    # before the weights were recorded was made with the weights of its day: also read again).
+    if cached and cached["engine"] == settings.engine and cached.get("reader_weights") == weights:
         readings = [Reading(**fields) for fields in cached["readings"]]
     else:
         readings = read_all(args.squad, args.check, settings, args.reader_model, args.every)
         if args.cache:  # plain fields: loadable however this module was started
             args.cache.parent.mkdir(parents=True, exist_ok=True)
-            kept = {"engine": settings.engine, "readings": [vars(r) for r in readings]}
+            kept = {"engine": settings.engine, "reader_weights": weights, "readings": [vars(r) for r in readings]}
             args.cache.write_bytes(pickle.dumps(kept))
 
     from qa.answer_types import load_question_types
@@ -447,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
             "right_means": f"token F1 >= {RIGHT_F1} against a gold answer",
             "threshold_for_precision": args.precision,
             "answerable_share": args.answerable_share,
-            "reader_weights": weights_digest(args.reader_model),
+            "reader_weights": weights,
             "reader_engine": settings.engine,
             "report_half": figures["report_half"],
             "command": "python -m qa.fit_calibrator " + " ".join(sys.argv[1:] if argv is None else argv),

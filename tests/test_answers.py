@@ -62,8 +62,8 @@ def test_seed_dev_questions_meet_the_quality_bar(request, backend: str, seed_dev
         f"F1 {f1:.1%}; top citation in gold sources: {top_citation_rate:.0%} "
         f"({right_source / answered:.0%} of those answered); declined {sum(declined)}/{len(declined)}"
     )
-    assert f1 >= 0.65
-    assert top_citation_rate >= 0.70
+    assert f1 >= 0.68
+    assert top_citation_rate >= 0.78
     assert right_source / answered >= 0.95  # what it answers, it cites from the right article
     assert sum(declined) >= 6
 
@@ -250,22 +250,28 @@ CONFLICT = {
 
 
 def test_support_counts_independent_articles_and_alternatives_name_the_other_answer(tmp_path):
+    """Whichever answer the reader prefers (the weights of 2026-11-27 prefer
+    Vienna's one article, read with a larger margin, to Geneva's two: see the
+    README's quality section), the other is an alternative, and each names
+    the independent articles that back it, copies counted once."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for name, text in CONFLICT.items():
         (corpus / name).write_text(text, "utf-8")
     bot = QAPipeline(Settings.from_env(corpus_dir=corpus, index_dir=tmp_path / "index"))
     answer = bot.ask("In which city will the foreign ministers hold their summit?")
-    assert answer.answerable and answer.answer == "Geneva"
-    backing = [c.source for c in answer.support]
-    assert sorted(backing) == ["a_wire.txt", "c_radio.txt"] or sorted(backing) == ["c_radio.txt", "d_reprint.txt"]
-    wire = next(c for c in answer.support if c.source in ("a_wire.txt", "d_reprint.txt"))
+    assert answer.answerable and answer.answer in ("Geneva", "Vienna")
+    [other] = answer.alternatives
+    support = {answer.answer: answer.support, other.answer: other.support}
+    assert set(support) == {"Geneva", "Vienna"}
+    backing = sorted(c.source for c in support["Geneva"])
+    assert backing in (["a_wire.txt", "c_radio.txt"], ["c_radio.txt", "d_reprint.txt"])
+    wire = next(c for c in support["Geneva"] if c.source in ("a_wire.txt", "d_reprint.txt"))
     assert [loc.source for loc in wire.also_in] == [
         {"a_wire.txt": "d_reprint.txt", "d_reprint.txt": "a_wire.txt"}[wire.source]
     ]
-    [vienna] = answer.alternatives
-    assert vienna.answer == "Vienna" and [c.source for c in vienna.support] == ["b_daily.txt"]
-    for c in [*answer.support, *vienna.support]:
+    assert [c.source for c in support["Vienna"]] == ["b_daily.txt"]
+    for c in [*answer.support, *other.support]:
         assert file_text(c.source, corpus)[c.start : c.end] == c.text
     shown = format_answer(answer)
     assert shown.startswith("Sources differ:") and "Geneva — 2 articles" in shown and "Vienna — 1 article" in shown
