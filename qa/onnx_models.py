@@ -13,10 +13,10 @@ nothing there); for ``onnx-int8`` the
 transformer optimiser first fuses attention, embedding + layer norm and
 bias + GELU, and the fused graph's attention and matrix multiplications are
 quantised to int8, dynamic and per channel; the embedding tables stay fp32
-(quantising them too cost the reader trained with hard negatives 0.6 F1, over
-the 0.5 allowed, for no speed). Of the variants measured (docs/BENCHMARKS.md)
-that one is the fastest, and it keeps SQuAD v1.1 dev F1 within 0.5 of fp32
-(qa/models/reader/README.md).
+(quantising them too is about 6% faster but cost the reader trained with hard
+negatives 0.6 F1, over the 0.5 allowed). Of the variants measured
+(docs/BENCHMARKS.md) that keep SQuAD v1.1 dev F1 within 0.5 of fp32
+(qa/models/reader/README.md), that one is the fastest.
 """
 
 from __future__ import annotations
