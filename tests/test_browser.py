@@ -92,8 +92,12 @@ def test_chips_name_the_articles_and_open_any_answers_citation(page):
     _ask(page, "Who is the Russian foreign minister?")
     expect(chat.locator("mark").last).to_contain_text("Lavrov", timeout=60_000)
     # One chip per article that gives the answer, each with its headline, file and paragraph.
-    expect(chat.locator('a[href="#cite-1-1"]')).to_have_text(f"[1] {LAVROV_HEADLINE} · 001_2ba139ad32a30a4e.txt ¶2")
-    expect(chat.locator('a[href="#cite-1-4"]')).to_contain_text("004_eef2673d1aa29b10.txt ¶4")
+    # (Their order follows the reader's scores, so each is found by its file.)
+    chips = chat.locator('a[href^="#cite-1-"]')
+    expect(chips.filter(has_text="001_2ba139ad32a30a4e.txt ¶2")).to_have_text(
+        re.compile(rf"\[\d\] {re.escape(LAVROV_HEADLINE)} · 001_2ba139ad32a30a4e\.txt ¶2")
+    )
+    expect(chips.filter(has_text="004_eef2673d1aa29b10.txt ¶4")).to_have_count(1)
     expect(chat).to_contain_text("reported by 4 articles")
     expect(chat).to_contain_text("Related, not used for the answer")
 
@@ -111,13 +115,15 @@ def test_chips_name_the_articles_and_open_any_answers_citation(page):
     expect(chat.locator("mark").last).to_contain_text("Jon Huntsman")
 
     # Citation [2] of the first answer, two answers later.
-    chat.locator('a[href="#cite-1-2"]').click()
+    chip = chat.locator('a[href="#cite-1-2"]')
+    headline, where = chip.inner_text().strip().rsplit(" · ", 1)  # "[2] Headline", "file.txt ¶n"
+    chip.click()
     expect(panel).to_contain_text("Answer 1 (“Who is the Russian foreign minister?”)")
-    expect(panel.locator("h3")).to_contain_text("[2] Vladimir Putin told the US secretary of state")
-    expect(panel).to_contain_text("002_fab38d7c02004fe4.txt ¶5")
+    expect(panel.locator("h3")).to_contain_text(headline.rstrip(" …")[:40])
+    expect(panel).to_contain_text(where)
     expect(panel).to_contain_text("retrieval score")
-    expect(panel.locator(".role")).to_have_text("Gives the answer “Sergey Lavrov”")
-    expect(panel.locator(".cited mark")).to_have_text("Sergei Lavrov")  # the answer in that article's words
+    expect(panel.locator(".role")).to_have_text(re.compile("Gives the answer “Serge[iy] Lavrov”"))
+    expect(panel.locator(".cited mark")).to_have_text(re.compile("Serge[iy] Lavrov"))  # in that article's words
     expect(panel.locator(".context").first).to_be_visible()
     _shot(page, "reading-panel.png")
 
