@@ -9,9 +9,10 @@ over those is timed, `rounds` times, for each way of running the same
 weights: PyTorch float32 (the baseline), PyTorch dynamic int8, and ONNX
 Runtime in fp32 and int8, shipped and the variants that were not shipped
 (the transformer-fused graph in fp32; int8 of its matrix multiplications
-only; int8 of every weight op, the embedding tables too). Each also gets its SQuAD v1.1 dev EM/F1 on the first `--squad-limit`
-questions, so a speed-up is never bought with answers unseen (the shipped
-engines' figures on all 10,570 are in qa/models/reader/README.md).
+only; int8 of every weight op, the embedding tables too). Each also gets its
+SQuAD v1.1 dev EM/F1 on the first `--squad-limit` questions, so a speed-up is
+never bought with answers unseen (the shipped engines' figures on all 10,570
+are in qa/models/reader/README.md).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ the pipeline does:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import math
@@ -121,17 +122,18 @@ def mine_hard_negatives(questions: list[SquadQuestion], per_question: int, work:
     mining (CPU work: an index over every training paragraph) can be done
     apart from training, on another machine."""
     contexts = list(dict.fromkeys(q.context for q in questions))
+    paragraphs = hashlib.sha256("\0".join(contexts).encode()).hexdigest()[:16]  # the numbers' meaning
     saved = work / "hard_negatives.json"
     if saved.exists():
         kept = json.loads(saved.read_text("utf-8"))
-        if kept["per_question"] >= per_question and kept["paragraphs"] == len(contexts):
+        if kept["per_question"] >= per_question and kept.get("paragraphs") == paragraphs:
             log.info("hard negatives read from %s", saved)
             return {qid: [contexts[i] for i in numbers[:per_question]] for qid, numbers in kept["mined"].items()}
     mined = _mine(questions, contexts, per_question, work)
     number = {context: i for i, context in enumerate(contexts)}
     record = {
         "per_question": per_question,
-        "paragraphs": len(contexts),
+        "paragraphs": paragraphs,
         "mined": {qid: [number[c] for c in found] for qid, found in mined.items()},
     }
     saved.write_text(json.dumps(record), "utf-8")
@@ -268,6 +270,8 @@ def train(config: TrainConfig) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(base)
     tokenizer.model_max_length = config.max_length
 
+    if config.mine_only and not config.hard_negatives:
+        raise SystemExit("--mine-only mines hard negatives: give their number with --hard-negatives N")
     questions = load_squad(config.train, config.limit)
     hard = None
     if config.hard_negatives:

@@ -84,6 +84,8 @@ def test_hard_negatives_from_our_retriever_and_the_shared_norm_loss_train(tmp_pa
     assert not (out / "training.json").exists()
     kept = json.loads((out / "mining" / "hard_negatives.json").read_text())
     assert kept["per_question"] == 2 and sorted(map(len, kept["mined"].values())) == [2] * 8
+    alone = _train(tmp_path / "other", "--mine-only")  # nothing to mine without a number of negatives
+    assert alone.returncode != 0 and "--hard-negatives N" in alone.stderr
     run = _train(out, "--hard-negatives", "2", "--shared-norm", "1.0", "--negatives", "0")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "hard negatives read from" in run.stderr and "mined 16 hard negatives" in run.stderr
