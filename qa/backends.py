@@ -44,8 +44,8 @@ class SearchBackend(Protocol):
         in ``ids`` are removed."""
         ...
 
-    def save(self, folder: Path) -> list[str]:
-        """Write what the backend keeps in a build folder; the file names written."""
+    def save(self, folder: Path) -> None:
+        """Write what the backend keeps into a build folder (the store checksums every file there)."""
         ...
 
 
@@ -66,8 +66,6 @@ class FaissBackend:
     hidden: np.ndarray  # positions of vectors removed from an HNSW graph but still in it
     _id_of: np.ndarray | None = field(default=None, repr=False)
     _hidden_set: set[int] = field(default_factory=set, repr=False)
-
-    FILES = ("dense.faiss", "dense-hidden.npy")
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, index_type: str) -> FaissBackend:
@@ -148,12 +146,11 @@ class FaissBackend:
             or [np.zeros(0, np.int64)]
         )
 
-    def save(self, folder: Path) -> list[str]:
+    def save(self, folder: Path) -> None:
         import faiss
 
         faiss.write_index(self.index, str(folder / "dense.faiss"))
         np.save(folder / "dense-hidden.npy", self.hidden, allow_pickle=False)
-        return list(self.FILES)
 
 
 def dense_index(vectors: np.ndarray, index_type: str):
@@ -220,8 +217,6 @@ class Bm25Backend:
     flat: np.ndarray  # int32 token ids of every row, one after the other
     offsets: np.ndarray  # row r's tokens are flat[offsets[r]:offsets[r + 1]]
 
-    FILES = ("bm25", "bm25-tokens.npz")
-
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Bm25Backend:
         empty = cls(None, np.zeros(0, np.int64), [], np.zeros(0, np.int32), np.zeros(1, np.int64))
@@ -272,12 +267,11 @@ class Bm25Backend:
         postings = np.diff(self.bm25.scores["indptr"])
         return {token: int(postings[i]) for token, i in self.bm25.vocab_dict.items() if token}
 
-    def save(self, folder: Path) -> list[str]:
+    def save(self, folder: Path) -> None:
         if self.bm25 is not None:
             self.bm25.save(str(folder / "bm25"))
         with open(folder / "bm25-tokens.npz", "wb") as f:
             np.savez(f, ids=self.ids, vocab=np.array(self.vocab, dtype=str), flat=self.flat, offsets=self.offsets)
-        return list(self.FILES)
 
 
 def bm25_index(flat: np.ndarray, offsets: np.ndarray, vocab: list[str], k1: float = 1.5, b: float = 0.75):

@@ -148,11 +148,11 @@ def update_groups(
     members: dict[int, list[int]] = {}  # label -> rows still there
     lost_member: set[int] = set()
     for row, label in enumerate(old_labels):
-        if sizes[label] < 2 and not removed:
+        if sizes[label] < 2:  # a paragraph with no copies: nothing to keep together or check again
             continue
         if (old[row].source, old[row].paragraph) in removed:
             lost_member.add(label)
-        elif sizes[label] > 1:
+        else:
             members.setdefault(label, []).append(row)
     row_of = {i: r for r, i in enumerate(old_ids.tolist())}
     by_id = {paragraph_id(p.source, p.paragraph): p for p in added}

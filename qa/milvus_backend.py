@@ -164,9 +164,8 @@ class MilvusBackend:
         self.client.flush(self.collection)
         return replace(self, ids=np.asarray(ids, np.int64))
 
-    def save(self, folder: Path) -> list[str]:
+    def save(self, folder: Path) -> None:
         (folder / self.FILE).write_text(json.dumps({"uri": self.uri, "collection": self.collection}), "utf-8")
-        return [self.FILE]
 
 
 def _analysed(texts: Sequence[str]) -> list[str]:
