@@ -9,17 +9,31 @@
    seconds plus the embedding of its own paragraphs".
 2. The same index moved to Milvus Lite (vectors reused). That costs the
    inserts. Then the same add, change and delete, and query latency for dense
-   and BM25 search against FAISS and bm25s, with recall@10 against exact
+   and BM25 search against FAISS and our BM25, with recall@10 against exact
    search.
 3. Build throughput on the SQuAD dev paragraphs: the plain embedding against
    `qa index --ray` (a local Ray on this machine), in the same run.
+4. A synthetic archive of 1M paragraphs (``--archive-sizes``): real text,
+   SQuAD's paragraphs copied again and again with every word of copy k tagged
+   ("Lavrov" -> "Lavrovq7"), so that copies share no shingles and no words
+   (an archive of distinct articles, not of duplicates), in files of 20
+   paragraphs. Vectors are synthetic (a random unit vector per paragraph,
+   seeded by its text): the model would take days on 2 cores. Through one
+   index store: one article added, changed and deleted; a day's articles
+   (4% of the index) added at once; then as many again, which folds the delta
+   into a new base; query latency with a full delta and after the fold; and
+   loading the index from disk.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -119,18 +133,103 @@ def ray_throughput(squad_dir: Path, work: Path) -> dict:
     }
 
 
+_WORD = re.compile(r"\w+")
+ARTICLE_PARAGRAPHS = 20
+
+
+def synthetic_archive(texts: list[str], folder: Path, paragraphs: int, first_copy: int = 0) -> int:
+    """Files of ``ARTICLE_PARAGRAPHS`` paragraphs, ``paragraphs`` in all: ``texts``
+    over and over, every word of copy k > 0 tagged with k. Returns the next copy number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written, copy = 0, first_copy
+    while written < paragraphs:
+        tag = "q" + np.base_repr(copy, 36).lower()
+        for start in range(0, len(texts), ARTICLE_PARAGRAPHS):
+            chunk = texts[start : start + ARTICLE_PARAGRAPHS][: paragraphs - written]
+            if copy:
+                chunk = [_WORD.sub(r"\g<0>" + tag, t) for t in chunk]
+            (folder / f"c{copy:04d}-{start:06d}.txt").write_text("\n\n".join(chunk) + "\n", "utf-8")
+            written += len(chunk)
+            if written >= paragraphs:
+                break
+        copy += 1
+    past = time.time() - 3600  # written an hour ago, as an archive's files are
+    for path in folder.iterdir():
+        os.utime(path, (past, past))
+    return copy
+
+
+def synthetic_embed(texts, on_batch=None) -> np.ndarray:
+    """A random unit vector per text, the same for the same text."""
+    vectors = np.empty((len(texts), 384), np.float32)
+    for i, text in enumerate(texts):
+        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+        vectors[i] = np.random.default_rng(seed).standard_normal(384, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    if on_batch:
+        on_batch(len(texts))
+    return vectors
+
+
+def archive_updates(texts: list[str], questions: list[str], size: int, work: Path) -> dict:
+    """What updates cost in a synthetic archive of ``size`` paragraphs (see the module's note)."""
+    corpus = work / f"archive-{size}"
+    next_copy = synthetic_archive(texts, corpus, size)
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=work / f"archive-{size}-index")
+    store = IndexStore(settings, synthetic_embed)
+    (index, _), build_s = timed(store.update)
+    result = {"paragraphs": len(index.paragraphs), "index_type": index.manifest["index_type"], "build_s": build_s}
+    result |= add_change_delete(store, corpus)
+    print(f"archive {size}:", json.dumps(result), flush=True)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((len(questions), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    day = int(0.04 * size)  # a day's articles: the delta grows to 4% of the index, short of a fold
+    synthetic_archive(texts, corpus / "day-1", day, next_copy)
+    (index, _), result["day_s"] = timed(store.update)
+    result["day_paragraphs"] = day
+    result["delta_rows"] = len(index.stored.delta)
+    result["with_delta"] = query_latency(index, questions, vectors, None)
+    synthetic_archive(texts, corpus / "day-2", day, next_copy + 1)
+    (index, _), result["fold_s"] = timed(store.update)
+    result["folded"] = not index.stored.delta
+    result["after_fold"] = query_latency(index, questions, vectors, None)
+    for q in (result["with_delta"], result["after_fold"]):
+        q.pop("found")
+    _, result["load_s"] = timed(IndexStore(settings).load)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"archive {size}:", json.dumps(result), flush=True)
+    shutil.rmtree(corpus, ignore_errors=True)
+    shutil.rmtree(work / f"archive-{size}-index", ignore_errors=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--limit", type=int, help="use only this many paragraphs (a quick check of the script)")
     parser.add_argument("--only-ray", action="store_true", help="measure only the Ray build")
+    parser.add_argument(
+        "--archive-sizes", default="1000000", help="synthetic archive sizes, comma-separated ('' for none)"
+    )
+    parser.add_argument("--only-archive", action="store_true", help="measure only the synthetic archive")
     parser.add_argument("--write", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="qa-updates-") as tmp:
         work = Path(tmp)
+        texts = paragraphs_of(args.squad / "dev-v1.1.json") + paragraphs_of(args.squad / "train-v1.1-explorer.json")
+        questions = [q.question for q in load_squad(args.squad / "dev-v1.1.json", args.queries)]
+        # First, alone in the process, so its peak memory is its own.
+        results["archive"] = [
+            archive_updates(texts, questions, int(n), work) for n in args.archive_sizes.split(",") if n.strip()
+        ]
+        if args.only_archive:
+            print(render_archive(results["archive"]))
+            return
         results["ray"] = ray_throughput(args.squad, work)
         print("ray:", json.dumps(results["ray"]), flush=True)
         if args.only_ray:
@@ -138,7 +237,6 @@ def main() -> None:
 
         corpus = work / "big-corpus"
         corpus.mkdir()
-        texts = paragraphs_of(args.squad / "dev-v1.1.json") + paragraphs_of(args.squad / "train-v1.1-explorer.json")
         texts = texts[: args.limit]
         for i, text in enumerate(texts):
             (corpus / f"p{i:06d}.txt").write_text(text + "\n", "utf-8")
@@ -153,7 +251,6 @@ def main() -> None:
         results["faiss"] = add_change_delete(store, corpus)
         print("faiss:", json.dumps(results["faiss"]), flush=True)
 
-        questions = [q.question for q in load_squad(args.squad / "dev-v1.1.json", args.queries)]
         vectors = np.stack(
             [embeddings.encode_query(settings.model, q, settings.engine, settings.cache_dir) for q in questions]
         )
@@ -183,7 +280,7 @@ def render(r: dict, command: str) -> str:
         "",
         "| backend | add one article s | change it s | delete it s |",
         "|---|---|---|---|",
-        f"| FAISS + bm25s (default) | {f['add_s']:.2f} | {f['change_s']:.2f} | {f['delete_s']:.2f} |",
+        f"| FAISS + BM25 (default) | {f['add_s']:.2f} | {f['change_s']:.2f} | {f['delete_s']:.2f} |",
         f"| Milvus Lite | {m['add_s']:.2f} | {m['change_s']:.2f} | {m['delete_s']:.2f} |",
         "",
         f"Moving the index to Milvus Lite (inserting {full['paragraphs']:,} paragraphs, vectors reused) took "
@@ -191,7 +288,7 @@ def render(r: dict, command: str) -> str:
         "",
         "| backend | dense query p50 ms | p95 ms | recall@10 vs FAISS flat | BM25 query p50 ms |",
         "|---|---|---|---|---|",
-        f"| FAISS flat + bm25s | {q['faiss']['dense_p50_ms']:.2f} | {q['faiss']['dense_p95_ms']:.2f} | 1.000 | "
+        f"| FAISS flat + BM25 | {q['faiss']['dense_p50_ms']:.2f} | {q['faiss']['dense_p95_ms']:.2f} | 1.000 | "
         f"{q['faiss']['bm25_p50_ms']:.2f} |",
         f"| Milvus Lite (FLAT, BM25 function) | {q['milvus']['dense_p50_ms']:.2f} | {q['milvus']['dense_p95_ms']:.2f} | "
         f"{q['milvus']['recall_at_10']:.3f} | {q['milvus']['bm25_p50_ms']:.2f} |",
@@ -202,8 +299,40 @@ def render(r: dict, command: str) -> str:
         f"({r['ray']['ray_build_per_s']:.0f}/s without it): ratio **{r['ray']['ray_per_s'] / r['ray']['plain_per_s']:.2f}**. "
         "One machine gains nothing from Ray. A cluster adds an actor, holding a copy of the model, per GPU or per two cores.",
         "",
+        "",
+        render_archive(r["archive"]),
+        "",
         f"Measured {measured_on()} (`{command}`).",
     ]
+    return "\n".join(lines)
+
+
+def render_archive(runs: list[dict]) -> str:
+    lines = [
+        "A synthetic archive (SQuAD's paragraphs copied with each copy's words tagged, so copies share no "
+        "shingles or words; 20 paragraphs a file; a random unit vector per paragraph), through one index store:",
+        "",
+        "| paragraphs | FAISS index | full build s | add one article s | change it s | delete it s | a day's articles (4%) s | "
+        "the next day's, folding the delta s | load from disk s | peak memory MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for a in runs:
+        lines.append(
+            f"| {a['paragraphs']:,} | {a['index_type']} | {a['build_s']:.0f} | {a['add_s']:.2f} | {a['change_s']:.2f} | "
+            f"{a['delete_s']:.2f} | {a['day_s']:.1f} ({a['day_paragraphs']:,} paragraphs) | {a['fold_s']:.1f} | "
+            f"{a['load_s']:.1f} | {a['peak_rss_mib']:,.0f} |"
+        )
+    lines += [
+        "",
+        "| paragraphs | delta rows | dense query p50 ms | p95 ms | BM25 query p50 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for a in runs:
+        for label, q in ((f"{a['delta_rows']:,}", a["with_delta"]), ("0 (folded)", a["after_fold"])):
+            lines.append(
+                f"| {a['paragraphs']:,} | {label} | {q['dense_p50_ms']:.2f} | {q['dense_p95_ms']:.2f} | "
+                f"{q['bm25_p50_ms']:.2f} |"
+            )
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ sentence: on the sample corpus the nine copied paragraphs between files 000 and
 threshold, 0.75, sits in that gap.
 
 Grouping is incremental. The index keeps a :class:`ShingleIndex`: every
-paragraph's shingle hashes, sorted, with the paragraph they belong to. A new
+paragraph's shingle hashes, sorted, with the paragraph they belong to (in
+two layers, :class:`ShingleLayers`, as the search backends keep theirs). A new
 paragraph looks up its own shingles there, and the candidates it shares
 shingles with are checked with the containment rule. A removed paragraph
 leaves the shingle index, and its group is re-checked among the members
@@ -23,15 +24,17 @@ and a Jaccard of 0.3, so LSH would miss some groups; the exact index costs
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from qa.backends import link_or_write, new_base_name, should_fold
 from qa.types import Paragraph
 
 SHINGLE_WORDS = 3
@@ -39,6 +42,9 @@ SHINGLE_WORDS = 3
 MIN_SHINGLES = 6
 # A shingle in more paragraphs than this is common phrasing: it suggests no copies.
 COMMON_SHINGLE = 1000
+# New paragraphs' shingles are looked up in Python dicts, moved into the
+# index's sorted arrays every this many paragraphs (the same groups either way).
+FRESH_BATCH = 50_000
 _WORD = re.compile(r"\w+")
 
 
@@ -75,17 +81,39 @@ class ShingleIndex:
         i = int(np.searchsorted(self.ids, pid))
         return int(self.sizes[i]) if i < len(self.ids) and self.ids[i] == pid else 0
 
-    def ranges(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _ranges(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each of ``hashes`` stands in the sorted arrays: owners[lo[i]:hi[i]]."""
         return np.searchsorted(self.hashes, hashes, "left"), np.searchsorted(self.hashes, hashes, "right")
 
-    def shared(self, lo: np.ndarray, hi: np.ndarray) -> Counter:
-        """How many of the hashes at ``ranges`` each indexed paragraph holds."""
+    def held(self, hashes: np.ndarray) -> np.ndarray:
+        """How many indexed paragraphs hold each of ``hashes``."""
+        lo, hi = self._ranges(hashes)
+        return hi - lo
+
+    def owners_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The paragraphs holding each of ``hashes``, one entry per (hash, holder)."""
+        lo, hi = self._ranges(hashes)
         if not (hi > lo).any():
-            return Counter()
-        owners = np.concatenate([self.owners[a:b] for a, b in zip(lo, hi, strict=True) if b > a])
-        values, counts = np.unique(owners, return_counts=True)
+            return np.zeros(0, np.int64)
+        return np.concatenate([self.owners[a:b] for a, b in zip(lo, hi, strict=True) if b > a])
+
+    def shared(self, hashes: np.ndarray) -> Counter:
+        """How many of ``hashes`` each indexed paragraph holds."""
+        values, counts = np.unique(self.owners_of(hashes), return_counts=True)
         return Counter(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+
+    def merged(self, other: ShingleIndex) -> ShingleIndex:
+        """One index over the paragraphs of both (which are distinct)."""
+        hashes = np.concatenate([self.hashes, other.hashes])
+        owners = np.concatenate([self.owners, other.owners])
+        order = np.argsort(hashes, kind="stable")
+        ids = np.concatenate([self.ids, other.ids])
+        sizes = np.concatenate([self.sizes, other.sizes])
+        id_order = np.argsort(ids, kind="stable")
+        return ShingleIndex(hashes[order], owners[order], ids[id_order], sizes[id_order])
 
     def without(self, removed: Iterable[int]) -> ShingleIndex:
         gone = np.fromiter(removed, np.int64)
@@ -97,22 +125,100 @@ class ShingleIndex:
     def with_added(self, added: dict[int, np.ndarray]) -> ShingleIndex:
         if not added:
             return self
-        hashes = np.concatenate([self.hashes, *added.values()])
-        owners = np.concatenate([self.owners, *(np.full(len(h), pid, np.int64) for pid, h in added.items())])
-        order = np.argsort(hashes, kind="stable")
-        ids = np.concatenate([self.ids, np.fromiter(added, np.int64)])
-        sizes = np.concatenate([self.sizes, np.fromiter((len(h) for h in added.values()), np.int64)])
-        id_order = np.argsort(ids, kind="stable")
-        return ShingleIndex(hashes[order], owners[order], ids[id_order], sizes[id_order])
-
-    def save(self, path: Path) -> None:
-        with open(path, "wb") as f:
-            np.savez(f, hashes=self.hashes, owners=self.owners, ids=self.ids, sizes=self.sizes)
+        return self.merged(ShingleIndex.of(added))
 
     @classmethod
-    def load(cls, path: Path) -> ShingleIndex:
-        with np.load(path, allow_pickle=False) as z:
-            return cls(z["hashes"], z["owners"], z["ids"], z["sizes"])
+    def of(cls, shingle_sets: dict[int, np.ndarray]) -> ShingleIndex:
+        """The index of these paragraphs' shingles (paragraph id -> its shingle hashes)."""
+        if not shingle_sets:
+            return cls.empty()
+        hashes = np.concatenate(list(shingle_sets.values()))
+        owners = np.concatenate([np.full(len(h), pid, np.int64) for pid, h in shingle_sets.items()])
+        ids = np.fromiter(shingle_sets, np.int64, len(shingle_sets))
+        sizes = np.fromiter((len(h) for h in shingle_sets.values()), np.int64, len(shingle_sets))
+        order, id_order = np.argsort(hashes, kind="stable"), np.argsort(ids, kind="stable")
+        return cls(hashes[order], owners[order], ids[id_order], sizes[id_order])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"hashes": self.hashes, "owners": self.owners, "ids": self.ids, "sizes": self.sizes}
+
+    @classmethod
+    def from_arrays(cls, z) -> ShingleIndex:
+        return cls(z["hashes"], z["owners"], z["ids"], z["sizes"])
+
+
+@dataclass(frozen=True)
+class ShingleLayers:
+    """The shingle index in two layers, as the search backends keep theirs
+    (qa/backends.py): a base written once and shared by later builds, the
+    base's paragraphs removed since, and a small delta of paragraphs added
+    since. Same answers as one index; an update re-sorts only the delta."""
+
+    base: ShingleIndex
+    gone: np.ndarray  # sorted ids of base paragraphs removed
+    delta: ShingleIndex
+    name: str = field(default_factory=new_base_name)
+
+    @classmethod
+    def empty(cls) -> ShingleLayers:
+        return cls(ShingleIndex.empty(), np.zeros(0, np.int64), ShingleIndex.empty())
+
+    def held(self, hashes: np.ndarray) -> np.ndarray:
+        # The base's removed paragraphs still count here until the next fold:
+        # this only decides which shingles are too common to look candidates up by.
+        return self.base.held(hashes) + self.delta.held(hashes)
+
+    def shared(self, hashes: np.ndarray) -> Counter:
+        owners = self.base.owners_of(hashes)
+        if len(self.gone):
+            owners = owners[~np.isin(owners, self.gone)]
+        values, counts = np.unique(np.concatenate([owners, self.delta.owners_of(hashes)]), return_counts=True)
+        return Counter(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+
+    def size_of(self, pid: int) -> int:
+        size = self.delta.size_of(pid)
+        if size or pid in self.gone_set:
+            return size
+        return self.base.size_of(pid)
+
+    @functools.cached_property
+    def gone_set(self) -> set[int]:
+        return set(self.gone.tolist())
+
+    def without(self, removed: Iterable[int]) -> ShingleLayers:
+        removed = np.fromiter(removed, np.int64)
+        if not len(removed):
+            return self
+        in_base = removed[np.isin(removed, self.base.ids)]
+        return replace(self, gone=np.union1d(self.gone, in_base), delta=self.delta.without(removed))
+
+    def with_added(self, added: dict[int, np.ndarray]) -> ShingleLayers:
+        layers = replace(self, delta=self.delta.merged(ShingleIndex.of(added))) if added else self
+        if should_fold(len(self.base), len(layers.delta), len(layers.gone)):
+            return ShingleLayers(
+                layers.base.without(layers.gone.tolist()).merged(layers.delta),
+                np.zeros(0, np.int64),
+                ShingleIndex.empty(),
+            )
+        return layers
+
+    def save(self, folder: Path, previous: Path | None) -> None:
+        def write_base(path: Path) -> None:
+            with open(path, "wb") as f:
+                np.savez(f, **self.base.arrays())
+
+        link_or_write(folder / f"shingles-base-{self.name}.npz", previous, write_base)
+        with open(folder / "shingles-delta.npz", "wb") as f:
+            np.savez(f, gone=self.gone, **self.delta.arrays())
+
+    @classmethod
+    def load(cls, folder: Path) -> ShingleLayers:
+        (base_file,) = folder.glob("shingles-base-*.npz")
+        with np.load(base_file, allow_pickle=False) as z:
+            base = ShingleIndex.from_arrays(z)
+        with np.load(folder / "shingles-delta.npz", allow_pickle=False) as z:
+            gone, delta = z["gone"], ShingleIndex.from_arrays(z)
+        return cls(base, gone, delta, base_file.stem.removeprefix("shingles-base-"))
 
 
 def copies(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
@@ -127,11 +233,11 @@ def update_groups(
     old_labels: Sequence[int],
     removed: set[tuple[str, int]],
     added: Sequence[Paragraph],
-    index: ShingleIndex,
+    index: ShingleIndex | ShingleLayers,
     threshold: float,
     old_ids: np.ndarray | None = None,
     common: int = COMMON_SHINGLE,
-) -> tuple[list[list[Paragraph]], ShingleIndex]:
+) -> tuple[list[list[Paragraph]], ShingleIndex | ShingleLayers]:
     """The duplicate groups after ``removed`` leave and ``added`` join.
 
     ``old`` are the last build's paragraphs with their group labels
@@ -144,22 +250,26 @@ def update_groups(
     if old_ids is None:
         old_ids = np.array([paragraph_id(p.source, p.paragraph) for p in old], np.int64)
     index = index.without(paragraph_id(*key) for key in removed)
-    sizes = Counter(old_labels)
+    # Only rows in groups of two or more matter here: found with numpy, since
+    # an archive has a million rows and few copies.
+    labels = np.asarray(old_labels, np.int64)
+    grouped = np.flatnonzero(np.bincount(labels, minlength=len(labels))[labels] >= 2) if len(labels) else labels
     members: dict[int, list[int]] = {}  # label -> rows still there
     lost_member: set[int] = set()
-    for row, label in enumerate(old_labels):
-        if sizes[label] < 2:  # a paragraph with no copies: nothing to keep together or check again
-            continue
+    for row in grouped.tolist():
+        label = int(labels[row])
         if (old[row].source, old[row].paragraph) in removed:
             lost_member.add(label)
         else:
             members.setdefault(label, []).append(row)
-    row_of = {i: r for r, i in enumerate(old_ids.tolist())}
+    by_row = np.argsort(old_ids)
     by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
     parent: dict[int, int] = {}
 
     def paragraph(pid: int) -> Paragraph:
-        return by_id[pid] if pid in by_id else old[row_of[pid]]
+        if pid in by_id:
+            return by_id[pid]
+        return old[int(by_row[np.searchsorted(old_ids, pid, sorter=by_row)])]
 
     def find(i: int) -> int:
         while parent.get(i, i) != i:
@@ -196,15 +306,18 @@ def update_groups(
     fresh: dict[int, np.ndarray] = {}
     fresh_postings: dict[int, list[int]] = defaultdict(list)
     for p in added:
+        if (
+            len(fresh) >= FRESH_BATCH
+        ):  # into the index's arrays: Python dicts of a million paragraphs' shingles take tens of GB
+            index, fresh, fresh_postings = index.with_added(fresh), {}, defaultdict(list)
         s = shingles(p.text)
         if len(s) < MIN_SHINGLES:
             continue
         pid = paragraph_id(p.source, p.paragraph)
         hashes = s.tolist()
-        lo, hi = index.ranges(s)
-        held = (hi - lo) + np.fromiter((len(fresh_postings.get(h, ())) for h in hashes), np.int64, len(hashes))
+        held = index.held(s) + np.fromiter((len(fresh_postings.get(h, ())) for h in hashes), np.int64, len(hashes))
         rare = held <= common
-        shared = index.shared(lo[rare], hi[rare])
+        shared = index.shared(s[rare])
         shared.update(other for h, r in zip(hashes, rare, strict=True) if r for other in fresh_postings.get(h, ()))
         unseen = int((~rare).sum())  # common shingles a candidate may also hold
         for other, count in shared.items():
@@ -230,16 +343,25 @@ def update_groups(
     return [c for c in components.values() if len(c) > 1], index.with_added(fresh)
 
 
-def group_labels(paragraphs: Sequence[Paragraph], groups: Sequence[Sequence[Paragraph]]) -> list[int]:
+def group_labels(
+    paragraphs: Sequence[Paragraph], groups: Sequence[Sequence[Paragraph]], ids: np.ndarray | None = None
+) -> list[int]:
     """A label per paragraph, in ``paragraphs`` order: copies share one (the
-    first row of their group), every other paragraph is its own."""
-    row = {(p.source, p.paragraph): i for i, p in enumerate(paragraphs)}
-    labels = list(range(len(paragraphs)))
-    for group in groups:
-        rows = sorted(row[(p.source, p.paragraph)] for p in group)
-        for r in rows:
-            labels[r] = rows[0]
-    return labels
+    first row of their group), every other paragraph is its own. ``ids``, the
+    paragraphs' ids if known, saves hashing every paragraph again."""
+    if ids is None:
+        ids = np.array([paragraph_id(p.source, p.paragraph) for p in paragraphs], np.int64)
+    return labels_of(ids, [[paragraph_id(p.source, p.paragraph) for p in group] for group in groups])
+
+
+def labels_of(ids: np.ndarray, groups: Sequence[Sequence[int]]) -> list[int]:
+    """A label per row of ``ids``, given the groups as paragraph ids (see ``group_labels``)."""
+    by_row = np.argsort(ids)
+    labels = np.arange(len(ids))
+    for members in groups:
+        rows = np.sort(by_row[np.searchsorted(ids, np.asarray(members, np.int64), sorter=by_row)])
+        labels[rows] = rows[0]
+    return labels.tolist()
 
 
 def duplicate_groups(paragraphs: Sequence[Paragraph], threshold: float) -> list[int]:

@@ -3,24 +3,25 @@
 Layout of the index folder::
 
     index/
-      CURRENT              name of the build folder in use (replaced atomically)
-      build-<stamp>/       one complete build
-        manifest.json      model, dimension, versions, corpus files (sha256, size and
-                           modification time, headline, outlet, date added), checksums
-        paragraphs.json    paragraph metadata and text, row i = vector i
-        embeddings.npy     unit-length float32 vectors (kept for incremental updates)
-        shingles.npz       every paragraph's word shingles, for grouping syndicated copies
-        dense.faiss        FAISS inner-product index over the vectors, by paragraph id
-        dense-hidden.npy   positions of vectors removed from an HNSW graph but still in it
-        bm25/              bm25s lexical index
-        bm25-tokens.npz    each paragraph's tokens, so an update tokenizes only new ones
+      CURRENT                   name of the build folder in use (replaced atomically)
+      build-<stamp>/            one complete build
+        manifest.json           model, dimension, versions, corpus files (sha256, size and
+                                modification time, headline, outlet, date added), checksums
+        groups.json             syndicated copies: the paragraph ids of each group
+        paragraphs-*, embeddings-*, rows-delta.npz
+                                paragraphs and their unit vectors (qa/stored_rows.py)
+        shingles-*.npz          word shingles, for grouping syndicated copies (qa/dedup.py)
+        dense-*                 FAISS index by paragraph id (qa/backends.py)
+        bm25-*.npz              each paragraph's BM25 tokens (qa/backends.py)
 
 A build is written into a temporary folder and only becomes current when
 ``CURRENT`` is replaced, so a crash mid-build leaves the previous build in use.
-An update reuses what did not change: files of unchanged size and modification
-time are not read; unchanged paragraphs keep their vectors, shingles and
-tokens; the search backends (qa/backends.py) add and drop only the paragraphs
-that changed.
+An update costs what changed, not the size of the archive: files of
+unchanged size and modification time are not read; unchanged paragraphs keep
+their vectors, shingles and tokens; and everything is kept in two layers, a
+large base shared by consecutive builds through hard links and a small
+delta of what changed since, folded into a new base now and then
+(qa/backends.py says when).
 """
 
 from __future__ import annotations
@@ -48,9 +49,10 @@ import numpy as np
 from qa import embeddings
 from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
-from qa.backends import Bm25Backend, FaissBackend, SearchBackend, bm25_tokenize
-from qa.dedup import ShingleIndex, group_labels, paragraph_id, update_groups
+from qa.backends import Bm25Backend, FaissBackend, Rows, SearchBackend, bm25_tokenize
+from qa.dedup import ShingleLayers, labels_of, paragraph_id, update_groups
 from qa.settings import Settings
+from qa.stored_rows import StoredRows
 from qa.types import Paragraph, SourceInfo
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,10 @@ log = logging.getLogger(__name__)
 # Bump when paragraph splitting or the stored layout changes: older builds are
 # then rebuilt from scratch instead of being reused.
 FORMAT_VERSION = 2
-# The layout of the search backends' files in a build (qa/backends.py).
-BACKENDS_VERSION = 1
+# The layout of the search backends' files in a build (qa/backends.py), and
+# of the paragraphs, vectors and shingles (2: base and delta layers).
+BACKENDS_VERSION = 2
+LAYOUT_VERSION = 2
 
 # Words that carry no content of their own in a question (stemmed where
 # the stemmer changes them).
@@ -95,13 +99,20 @@ class CorpusIndex:
     manifest: dict
     paragraphs: list[Paragraph]
     groups: list[int]  # group id per paragraph; copies share one
-    embeddings: np.ndarray
-    dense: SearchBackend  # by meaning
-    lexical: SearchBackend  # by words
+    stored: StoredRows  # the paragraphs and their vectors as the build folder keeps them
+    dense: SearchBackend | None  # by meaning
+    lexical: SearchBackend | None  # by words
+    ids: np.ndarray  # each row's stable paragraph id (what the backends know paragraphs by)
+    shingles: ShingleLayers | None = None  # for the next update; read from the build when it needs them
 
     @property
     def model(self) -> str:
         return self.manifest["model"]
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """Every row's unit vector, in row order (a copy)."""
+        return self.stored.vectors()
 
     def paragraph_text(self, source: str, paragraph: int) -> str:
         return self.paragraphs[self._rows[(source, paragraph)]].text
@@ -138,13 +149,16 @@ class CorpusIndex:
     def family_of(self, source: str) -> str:
         return self.families.get(source, source)
 
-    @functools.cached_property
-    def document_frequency(self) -> dict[str, int]:
-        """How many paragraphs each BM25 token occurs in (for term weights):
-        read off the BM25 backend's postings where it has them, else counted
-        from the paragraphs (a backend that keeps its postings elsewhere)."""
+    def frequency(self, token: str) -> int:
+        """How many paragraphs a BM25 token occurs in (for term weights): read
+        off the BM25 backend's postings where it has them, else counted from
+        the paragraphs (a backend that keeps its postings elsewhere)."""
         if isinstance(self.lexical, Bm25Backend):
-            return self.lexical.document_frequency()
+            return self.lexical.frequency(token)
+        return self._counted_frequency.get(token, 0)
+
+    @functools.cached_property
+    def _counted_frequency(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for tokens in bm25_tokenize([p.text for p in self.paragraphs]):
             for token in set(tokens):
@@ -157,9 +171,8 @@ class CorpusIndex:
         if not text.strip():
             return {}
         n = max(len(self.paragraphs), 1)
-        df = self.document_frequency
         terms = set(bm25_tokenize([text])[0]) - QUESTION_WORDS
-        return {t: math.log(1 + n / (1 + df.get(t, 0))) for t in terms}
+        return {t: math.log(1 + n / (1 + self.frequency(t))) for t in terms}
 
     def sources(self) -> list[SourceInfo]:
         return list(self.articles.values())
@@ -181,15 +194,9 @@ class CorpusIndex:
         }
 
     @functools.cached_property
-    def ids(self) -> np.ndarray:
-        """Each row's stable paragraph id (what the backends know paragraphs by)."""
-        return np.fromiter(
-            (paragraph_id(p.source, p.paragraph) for p in self.paragraphs), np.int64, len(self.paragraphs)
-        )
-
-    @functools.cached_property
-    def _row_of_id(self) -> dict[int, int]:
-        return {i: r for r, i in enumerate(self.ids.tolist())}
+    def _by_id(self) -> np.ndarray:
+        """Rows in order of their ids, to find a row by id with a binary search."""
+        return np.argsort(self.ids)
 
     def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(row, cosine similarity) of the ``n`` closest paragraphs."""
@@ -200,8 +207,13 @@ class CorpusIndex:
         return self._rows_of(self.lexical.search(query, None, n))
 
     def _rows_of(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if not hits or not len(self.ids):
+            return []
+        wanted = np.array([i for i, _ in hits], np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted, sorter=self._by_id), len(self.ids) - 1)
+        rows = self._by_id[at]
         # An id the paragraphs do not know (an external backend ahead of this build) is skipped.
-        return [(self._row_of_id[i], s) for i, s in hits if i in self._row_of_id]
+        return [(int(r), s) for r, i, (_, s) in zip(rows, wanted, hits, strict=True) if self.ids[r] == i]
 
 
 @dataclass
@@ -245,29 +257,37 @@ class IndexStore:
             for name, digest in manifest["artifacts"].items():
                 if _sha256_path(build / name) != digest:
                     raise IndexCorrupt(f"{build.name}/{name} does not match its checksum (truncated or edited?)")
-            rows = json.loads((build / "paragraphs.json").read_text("utf-8"))
-            paragraphs = [Paragraph(*row[:5]) for row in rows]
-            groups = [int(row[5]) for row in rows]
-            vectors = np.load(build / "embeddings.npy", allow_pickle=False)
-            index = CorpusIndex(manifest, paragraphs, groups, vectors, None, None)
+            if manifest.get("layout") == LAYOUT_VERSION:
+                stored = StoredRows.load(build)
+                paragraphs, ids = stored.paragraphs(), stored.ids()
+                grouped = json.loads((build / "groups.json").read_text("utf-8"))
+                groups = labels_of(ids, grouped)
+            else:  # a build from before the two layers: one base, written as such at the next update
+                rows = json.loads((build / "paragraphs.json").read_text("utf-8"))
+                paragraphs = [Paragraph(*row[:5]) for row in rows]
+                groups = [int(row[5]) for row in rows]
+                stored = StoredRows.of(paragraphs, np.load(build / "embeddings.npy", allow_pickle=False))
+                ids = stored.ids()
+            index = CorpusIndex(manifest, paragraphs, groups, stored, None, None, ids)
             if manifest.get("backend") == "milvus":
                 from qa.milvus_backend import MilvusBackend
 
                 collection = MilvusBackend.load(
-                    build, self.settings.milvus_uri, index.ids, [p.text for p in paragraphs], vectors
+                    build, self.settings.milvus_uri, ids, [p.text for p in paragraphs], stored.vectors()
                 )
                 index.dense, index.lexical = collection.view("dense"), collection.view("bm25")
             elif manifest.get("backends") == BACKENDS_VERSION:
                 index.dense = FaissBackend.load(build, manifest["index_type"])
                 index.lexical = Bm25Backend.load(build)
-            else:  # a build from before paragraphs had stable ids: its backends are rebuilt from its vectors
-                index.dense = FaissBackend.build(index.ids, vectors, manifest.get("index_type", "flat"))
-                index.lexical = Bm25Backend.build(index.ids, [p.text for p in paragraphs])
+            else:  # a build from before the backends' current layout: rebuilt from its vectors
+                index.dense = FaissBackend.build(ids, stored.vectors(), manifest.get("index_type", "flat"))
+                index.lexical = Bm25Backend.build(ids, [p.text for p in paragraphs])
         except IndexCorrupt:
             raise
         except Exception as err:  # any unreadable piece means the same thing to the user
             raise IndexCorrupt(f"{build} is unreadable ({type(err).__name__}: {err})") from err
-        if not (len(paragraphs) == len(groups) == vectors.shape[0] == len(index.dense) == len(index.lexical)):
+        rows = len(stored.base) - len(stored.removed) + len(stored.delta)
+        if not (len(paragraphs) == len(groups) == rows == len(index.dense) == len(index.lexical)):
             raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")
         return index
 
@@ -368,13 +388,7 @@ class IndexStore:
         if not corpus.articles and not corpus.unread:
             raise CorpusError(_empty_corpus_message(self.settings.corpus_dir, corpus))
         report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
-        rows_by_source: dict[str, list[int]] = {}
-        if old:
-            for i, p in enumerate(old.paragraphs):
-                rows_by_source.setdefault(p.source, []).append(i)
-
         files: dict[str, dict] = {}  # the manifest's entry per article
-        kept: list[int] = []  # rows of the old index that stay, with their vectors
         to_embed: list[Paragraph] = []
         read = {a.source: a for a in corpus.articles}
         for source in sorted([*read, *corpus.unread]):
@@ -386,7 +400,6 @@ class IndexStore:
                 if article is not None:  # read again: its listing is refreshed (an older index's too)
                     files[source] |= {"title": article.title, "outlet": article.outlet}
                 files[source].setdefault("added", old.manifest["built_at"])
-                kept += rows_by_source.get(source, [])
             else:
                 (report.changed if previous else report.added).append(source)
                 files[source] = {
@@ -400,18 +413,21 @@ class IndexStore:
                 to_embed.extend(article.paragraphs)
         report.removed = sorted(s for s in old_files if s not in files)
 
-        same_layout = (
+        same_layout = bool(
             old
             and old.manifest.get("duplicate_threshold") == self.settings.duplicate_threshold
             and old.manifest.get("index_type") == resolve_index_type(self.settings.index_type, len(old.paragraphs))
-            # Builds from before outlets, file times and stable ids were recorded: rewritten once (vectors kept).
+            # Builds from before outlets, file times, stable ids and layers were recorded: rewritten once (vectors kept).
             and all("outlet" in f and "mtime_ns" in f for f in old_files.values())
             and old.manifest.get("backends") == BACKENDS_VERSION
+            and old.manifest.get("layout") == LAYOUT_VERSION
             and old.manifest.get("backend", "faiss") == self.settings.backend
         )
         if old and report.up_to_date and same_layout:
             return old, report
 
+        dim = embeddings.embedding_dimension(self.settings.model)
+        fresh = np.zeros((0, dim), np.float32)
         if to_embed:
             total = len(to_embed)
             done = 0
@@ -424,46 +440,49 @@ class IndexStore:
 
             if progress:
                 progress("Embedding paragraphs", 0, total)
-            fresh = self.embed([p.text for p in to_embed], on_batch)
+            fresh = np.asarray(self.embed([p.text for p in to_embed], on_batch), np.float32)
             report.embedded_paragraphs = total
 
-        dim = embeddings.embedding_dimension(self.settings.model)
-        # One gather of the kept vectors, not one copy per article.
-        paragraphs = [old.paragraphs[i] for i in kept] + to_embed if old else list(to_embed)
-        matrix = old.embeddings[kept] if old else np.zeros((0, dim), np.float32)
-        if to_embed:
-            matrix = np.vstack([matrix, fresh])
-        # Keep rows in corpus order so builds are reproducible.
-        order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
-        paragraphs = [paragraphs[i] for i in order]
-        matrix = np.ascontiguousarray(matrix[order], dtype=np.float32)
+        gone_sources = {*report.changed, *report.removed}
+        gone_rows = (
+            [r for r, p in enumerate(old.paragraphs) if p.source in gone_sources] if old and gone_sources else []
+        )
+        removed_ids = old.ids[gone_rows] if old else np.zeros(0, np.int64)
+        if same_layout:
+            stored = old.stored.updated(removed_ids, to_embed, fresh)
+        else:  # one new base, in corpus order so builds are reproducible; kept rows keep their vectors
+            kept = np.ones(len(old.paragraphs), bool) if old else np.zeros(0, bool)
+            kept[gone_rows] = False
+            paragraphs = [p for p, k in zip(old.paragraphs, kept.tolist(), strict=True) if k] if old else []
+            paragraphs += to_embed
+            matrix = np.vstack([old.embeddings[kept], fresh]) if old else fresh
+            order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
+            stored = StoredRows.of([paragraphs[i] for i in order], np.ascontiguousarray(matrix[order]))
+        index = CorpusIndex({}, stored.paragraphs(), [], stored, None, None, stored.ids())
+
         if progress:
             progress("Grouping syndicated copies", 0, 1)
-        groups, shingle_index = self._regroup(old, paragraphs, to_embed, report)
+        if same_layout:
+            removed = {(old.paragraphs[r].source, old.paragraphs[r].paragraph) for r in gone_rows}
+            shingles = old.shingles or ShingleLayers.load(self._current_build())
+            grouped, index.shingles = update_groups(
+                old.paragraphs, old.groups, removed, to_embed, shingles, self.settings.duplicate_threshold, old.ids
+            )
+        else:
+            grouped, index.shingles = update_groups(
+                [], [], set(), index.paragraphs, ShingleLayers.empty(), self.settings.duplicate_threshold
+            )
+        group_ids = [[paragraph_id(p.source, p.paragraph) for p in group] for group in grouped]
+        index.groups = labels_of(index.ids, group_ids)
+
         if progress:
             progress("Writing index", 0, 1)
-        new = {paragraph_id(p.source, p.paragraph) for p in to_embed}
-        index = self._write(files, paragraphs, matrix, dim, groups, shingle_index, old, new)
+        added = Rows(paragraph_ids(to_embed), [p.text for p in to_embed], fresh)
+        self._update_backends(index, old if same_layout else None, added, removed_ids)
+        self._write(index, files, group_ids, dim, old)
         if progress:
             progress("Writing index", 1, 1)
         return index, report
-
-    def _regroup(
-        self, old: CorpusIndex | None, paragraphs: list[Paragraph], added: list[Paragraph], report: UpdateReport
-    ) -> tuple[list[int], ShingleIndex]:
-        """Duplicate-group labels for ``paragraphs``: only the added and removed
-        paragraphs are compared when the last build's shingle index can be reused."""
-        threshold = self.settings.duplicate_threshold
-        shingle_file = self._current_build() / "shingles.npz" if old else None
-        if old and old.manifest.get("duplicate_threshold") == threshold and shingle_file.is_file():
-            gone = {*report.changed, *report.removed}
-            removed = {(p.source, p.paragraph) for p in old.paragraphs if p.source in gone}
-            groups, shingle_index = update_groups(
-                old.paragraphs, old.groups, removed, added, ShingleIndex.load(shingle_file), threshold, old.ids
-            )
-        else:
-            groups, shingle_index = update_groups([], [], set(), paragraphs, ShingleIndex.empty(), threshold)
-        return group_labels(paragraphs, groups), shingle_index
 
     def _reusable_index(self, force: bool) -> tuple[CorpusIndex | None, str | None]:
         """The current index if its vectors can be reused, else why not."""
@@ -486,68 +505,71 @@ class IndexStore:
             return None, f"the embedding dimension changed ({m.get('dimension')} → {dim})"
         return old, None
 
-    def _write(
-        self,
-        files: dict[str, dict],
-        paragraphs: list[Paragraph],
-        matrix: np.ndarray,
-        dim: int,
-        groups: list[int],
-        shingle_index: ShingleIndex,
-        old: CorpusIndex | None,
-        new: set[int],
-    ) -> CorpusIndex:
-        index_type = resolve_index_type(self.settings.index_type, len(matrix))
-        index = CorpusIndex({}, paragraphs, groups, matrix, None, None)
-        texts = [p.text for p in paragraphs]
-        if self.settings.backend == "milvus":
-            index.dense, index.lexical = self._milvus(old, index.ids, texts, matrix, new)
-        elif old and old.manifest.get("index_type") == index_type and isinstance(old.dense, FaissBackend):
-            index.dense = old.dense.updated(index.ids, texts, matrix, new)
-            index.lexical = old.lexical.updated(index.ids, texts, matrix, new)
-        else:
-            index.dense = FaissBackend.build(index.ids, matrix, index_type)
-            index.lexical = Bm25Backend.build(index.ids, texts)
+    def _update_backends(self, index: CorpusIndex, old: CorpusIndex | None, added: Rows, removed: np.ndarray) -> None:
+        """``index``'s search backends: ``old``'s with what changed, or built anew."""
+        index_type = resolve_index_type(self.settings.index_type, len(index.paragraphs))
 
-        counts: dict[str, int] = {}
-        for p in paragraphs:
-            counts[p.source] = counts.get(p.source, 0) + 1
+        def everything() -> Rows:
+            return Rows(index.ids, [p.text for p in index.paragraphs], index.stored.vectors())
+
+        if self.settings.backend == "milvus":
+            from qa.milvus_backend import MilvusBackend
+
+            s = self.settings
+            if old and isinstance(old.dense, MilvusBackend) and old.dense.collection == s.milvus_collection:
+                collection = old.dense.updated(added, removed, everything)
+            else:  # a first build, or one moving to Milvus: the collection is filled from scratch
+                rows = everything()
+                collection = MilvusBackend.filled(s.milvus_location, s.milvus_collection, *rows)
+            index.dense, index.lexical = collection.view("dense"), collection.view("bm25")
+        elif old and old.manifest.get("index_type") == index_type and isinstance(old.dense, FaissBackend):
+            index.dense = old.dense.updated(added, removed, everything)
+            index.lexical = old.lexical.updated(added, removed, everything)
+        else:
+            rows = everything()
+            index.dense = FaissBackend.build(rows.ids, rows.vectors, index_type)
+            index.lexical = Bm25Backend.build(rows.ids, rows.texts)
+
+    def _write(self, index: CorpusIndex, files: dict[str, dict], group_ids: list[list[int]], dim: int, old) -> None:
+        """Write ``index`` as a new build and make it current. Files a build
+        shares with the one before it (a base not folded since) are linked,
+        and keep their checksums."""
         stamp = dt.datetime.now(dt.UTC)
         built_at = stamp.isoformat(timespec="seconds")
         pointer = self.folder / "CURRENT"
         try:
-            previous = self._current_build().name
+            previous: Path | None = self._current_build()
         except IndexUnavailable:
-            previous = ""
+            previous = None
             if pointer.is_dir():  # damaged: CURRENT must be a file to be replaced atomically
                 shutil.rmtree(pointer)
+        known = old.manifest.get("artifacts", {}) if old is not None and previous is not None else {}
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=self.folder))
         try:
-            rows = [[p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(paragraphs, groups, strict=True)]
-            (tmp / "paragraphs.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
-            np.save(tmp / "embeddings.npy", matrix, allow_pickle=False)
-            index.dense.save(tmp)
-            index.lexical.save(tmp)
-            shingle_index.save(tmp / "shingles.npz")
+            index.stored.save(tmp, previous)
+            index.dense.save(tmp, previous)
+            index.lexical.save(tmp, previous)
+            index.shingles.save(tmp, previous)
+            (tmp / "groups.json").write_text(json.dumps(group_ids), "utf-8")
             manifest = {
                 "format": FORMAT_VERSION,
+                "layout": LAYOUT_VERSION,
                 "model": self.settings.model,
                 "model_path": embeddings.model_path(self.settings.model),
                 "dimension": dim,
-                "index_type": index_type,
+                "index_type": resolve_index_type(self.settings.index_type, len(index.paragraphs)),
                 "duplicate_threshold": self.settings.duplicate_threshold,
                 "versions": _library_versions(),
                 "corpus": str(Path(self.settings.corpus_dir).resolve()),
                 "built_at": built_at,
-                "paragraphs": len(paragraphs),
-                "files": {
-                    source: entry | {"paragraphs": counts.get(source, 0), "added": entry.get("added", built_at)}
-                    for source, entry in files.items()
-                },
+                "paragraphs": len(index.paragraphs),
+                "files": {source: entry | {"added": entry.get("added", built_at)} for source, entry in files.items()},
                 "backends": BACKENDS_VERSION,
                 "backend": self.settings.backend,
                 "artifacts": {
-                    f.relative_to(tmp).as_posix(): _sha256_path(f) for f in sorted(tmp.rglob("*")) if f.is_file()
+                    f.relative_to(tmp).as_posix(): _digest(f, previous, known)
+                    for f in sorted(tmp.rglob("*"))
+                    if f.is_file()
                 },
             }
             # No indent: an indented dump takes json's pure-Python path (0.3 s at 21k articles).
@@ -560,23 +582,9 @@ class IndexStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         # The build it replaces stays one generation, for readers still opening it.
-        self._remove_old_builds(keep={build.name, previous})
+        self._remove_old_builds(keep={build.name, previous.name if previous else ""})
         index.manifest = manifest
         self._written = (build.name, index)
-        return index
-
-    def _milvus(
-        self, old: CorpusIndex | None, ids: np.ndarray, texts: list[str], matrix: np.ndarray, new: set[int]
-    ) -> tuple[SearchBackend, SearchBackend]:
-        """The Milvus collection updated with what changed (or filled anew), as its dense and BM25 views."""
-        from qa.milvus_backend import MilvusBackend
-
-        s = self.settings
-        if old and isinstance(old.dense, MilvusBackend) and old.dense.collection == s.milvus_collection:
-            collection = old.dense.updated(ids, texts, matrix, new)
-        else:  # a first build, or one moving to Milvus: the collection is filled from scratch
-            collection = MilvusBackend.filled(s.milvus_location, s.milvus_collection, ids, texts, matrix)
-        return collection.view("dense"), collection.view("bm25")
 
     def _remove_old_builds(self, keep: set[str]) -> None:
         for entry in self.folder.iterdir():
@@ -651,6 +659,20 @@ def _library_versions() -> dict[str, str]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     return versions
+
+
+def _digest(path: Path, previous: Path | None, known: dict[str, str]) -> str:
+    """The file's sha256: the previous build's, when it is the same file linked."""
+    name = path.name
+    if previous is not None and name in known:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(previous / name, path):
+                return known[name]
+    return _sha256_path(path)
+
+
+def paragraph_ids(paragraphs: Sequence[Paragraph]) -> np.ndarray:
+    return np.fromiter((paragraph_id(p.source, p.paragraph) for p in paragraphs), np.int64, len(paragraphs))
 
 
 def _sha256_path(path: Path) -> str:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from qa.backends import Rows, bm25_tokenize
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,8 @@ class MilvusBackend:
         """The collection emptied of whatever it held, then filled with these paragraphs."""
         cls.connect(uri, collection, vectors.shape[1]).client.drop_collection(collection)
         empty = cls.connect(uri, collection, vectors.shape[1])
-        return empty.updated(ids, texts, vectors, set(np.asarray(ids).tolist()))
+        rows = Rows(np.asarray(ids, np.int64), texts, vectors)
+        return empty.updated(rows, np.zeros(0, np.int64), lambda: rows)
 
     def count(self) -> int:
         return int(self.client.get_collection_stats(self.collection)["row_count"])
@@ -145,26 +148,26 @@ class MilvusBackend:
         # Milvus Lite reports BM25 as a negated distance: the order is what counts.
         return [(int(h["id"]), abs(float(h["distance"]))) for h in hits]
 
-    def updated(self, ids: np.ndarray, texts: Sequence[str], vectors: np.ndarray, new: set[int]) -> MilvusBackend:
-        keep = set(np.asarray(ids).tolist())
-        gone = [i for i in self.ids.tolist() if i not in keep]
-        if gone:
-            self.client.delete(self.collection, ids=gone)
-        rows = [r for r, i in enumerate(np.asarray(ids).tolist()) if i in new]
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            words = _analysed([texts[r] for r in batch])
+    def updated(self, added: Rows, removed: np.ndarray, everything: Callable[[], Rows]) -> MilvusBackend:
+        gone = np.union1d(np.asarray(removed, np.int64), np.asarray(added.ids, np.int64))
+        held = self.ids[np.isin(self.ids, np.asarray(removed, np.int64))]
+        if len(held):
+            self.client.delete(self.collection, ids=held.tolist())
+        for start in range(0, len(added.ids), BATCH):
+            batch = range(start, min(start + BATCH, len(added.ids)))
+            words = _analysed([added.texts[r] for r in batch])
             self.client.upsert(
                 self.collection,
                 [
-                    {"id": int(ids[r]), "text": w, "dense": vectors[r].astype(np.float32).tolist()}
+                    {"id": int(added.ids[r]), "text": w, "dense": added.vectors[r].astype(np.float32).tolist()}
                     for r, w in zip(batch, words, strict=True)
                 ],
             )
         self.client.flush(self.collection)
-        return replace(self, ids=np.asarray(ids, np.int64))
+        ids = np.concatenate([self.ids[~np.isin(self.ids, gone)], np.asarray(added.ids, np.int64)])
+        return replace(self, ids=ids)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, previous: Path | None) -> None:
         (folder / self.FILE).write_text(json.dumps({"uri": self.uri, "collection": self.collection}), "utf-8")
 
 
@@ -173,6 +176,4 @@ def _analysed(texts: Sequence[str]) -> list[str]:
     by spaces. Milvus indexes these, so its BM25 matches the words bm25s
     matches: Milvus Lite's analyzer has no stemmer, and a server's English
     analyzer stems differently."""
-    from qa.backends import bm25_tokenize
-
     return [" ".join(tokens) for tokens in bm25_tokenize(list(texts))]

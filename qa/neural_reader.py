@@ -83,7 +83,7 @@ class NeuralReader:
         self.span_model = load_span_model(self.path, self.engine.value, self.cache_dir)
         self.question_types = load_question_types(self.question_types_path)
         gazetteers()  # about a second: not on the first question
-        self.index.document_frequency  # noqa: B018 -- likewise
+        self.index.term_weights("warm up")  # likewise: builds what term weights read
         if self.calibrator_path is None:
             return
         self.calibrator = load_calibrator(self.calibrator_path)

@@ -1,6 +1,7 @@
 """The search backends behind one interface: an update (add, replace, remove)
-gives what a fresh build over the same paragraphs gives. Real FAISS and bm25s,
-no model (random unit vectors)."""
+gives what a fresh build over the same paragraphs gives, in both layers (base
+and delta) and after saving and loading. Real FAISS and bm25s' tokenizer, no
+model (random unit vectors)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 from conftest import CORPUS
 
+from qa import backends
 from qa.articles import read_corpus
-from qa.backends import Bm25Backend, FaissBackend
+from qa.backends import DELTA_SHARE, Bm25Backend, FaissBackend, Rows
 from qa.dedup import paragraph_id
 
 PARAGRAPHS = [p for a in read_corpus(CORPUS).articles for p in a.paragraphs]
@@ -19,62 +21,99 @@ VECTORS = np.random.default_rng(0).normal(size=(len(PARAGRAPHS), 32)).astype(np.
 VECTORS /= np.linalg.norm(VECTORS, axis=1, keepdims=True)
 
 
-def _changes():
-    """Drop the first 20 paragraphs, replace the next 5 (new vectors, same ids), keep the rest."""
-    keep = slice(20, None)
-    ids, texts, vectors = IDS[keep], TEXTS[keep], VECTORS[keep].copy()
+def _everything(ids, texts, vectors):
+    return lambda: Rows(np.asarray(ids, np.int64), list(texts), np.asarray(vectors, np.float32))
+
+
+def _changes(backend):
+    """From IDS[5:]: add IDS[:5], then drop the first 20 paragraphs and replace the
+    next 5 (new vectors and texts, same ids). Returns the backend after both
+    updates, and what a fresh build over the result is given."""
+    grown = backend.updated(
+        Rows(IDS[:5], TEXTS[:5], VECTORS[:5]), np.zeros(0, np.int64), _everything(IDS, TEXTS, VECTORS)
+    )
+    ids, texts, vectors = IDS[20:], list(TEXTS[20:]), VECTORS[20:].copy()
     vectors[:5] = -vectors[:5]
-    return ids, texts, vectors, set(ids[:5].tolist())
+    texts[0] = "Lavrov flew to Pyongyang for talks on the nuclear issue."
+    after = grown.updated(Rows(ids[:5], texts[:5], vectors[:5]), IDS[:20], _everything(ids, texts, vectors))
+    return after, ids, texts, vectors
+
+
+@pytest.fixture(params=["layers", "folded"])
+def fold_share(request, monkeypatch):
+    """Updates kept in the delta (a share no update reaches) or folded at once."""
+    share = 0.9 if request.param == "layers" else 0.0
+    monkeypatch.setattr(backends, "DELTA_SHARE", share)
+    monkeypatch.setattr(backends, "HIDDEN_SHARE", share)
+    return request.param
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
-def test_faiss_update_matches_a_fresh_build(kind: str):
+def test_faiss_update_matches_a_fresh_build(kind: str, tmp_path, fold_share):
     before = FaissBackend.build(IDS[5:], VECTORS[5:], kind)
-    ids, texts, vectors, replaced = _changes()
-    grown = before.updated(
-        np.concatenate([IDS[:5], ids]),
-        TEXTS[:5] + texts,
-        np.vstack([VECTORS[:5], vectors]),
-        replaced | set(IDS[:5].tolist()),
-    )
-    after = grown.updated(ids, texts, vectors, set())
+    after, ids, _, vectors = _changes(before)
+    assert bool(len(after.delta_ids)) == (fold_share == "layers")
     fresh = FaissBackend.build(ids, vectors, kind)
     assert len(after) == len(fresh) == len(ids)
+    after.save(tmp_path, None)
+    loaded = FaissBackend.load(tmp_path, kind)
     for q in vectors[:10]:
-        assert [i for i, _ in after.search("", q, 5)] == [i for i, _ in fresh.search("", q, 5)]
+        expected = [i for i, _ in fresh.search("", q, 5)]
+        assert [i for i, _ in after.search("", q, 5)] == expected
+        assert [i for i, _ in loaded.search("", q, 5)] == expected
     assert after.search("", vectors[0], 1)[0][0] == ids[0]  # the replaced vector, not the old one
     assert len(before) == len(IDS) - 5  # the backend answering meanwhile is untouched
 
 
+def test_a_small_change_goes_to_the_delta_and_the_base_is_linked_not_written(tmp_path):
+    backend = FaissBackend.build(IDS[1:], VECTORS[1:], "flat")
+    (tmp_path / "one").mkdir(), (tmp_path / "two").mkdir()
+    backend.save(tmp_path / "one", None)
+    grown = backend.updated(Rows(IDS[:1], TEXTS[:1], VECTORS[:1]), IDS[1:2], _everything(IDS, TEXTS, VECTORS))
+    assert grown.index is backend.index and list(grown.delta_ids) == [IDS[0]] and list(grown.hidden) == [0]
+    grown.save(tmp_path / "two", tmp_path / "one")
+    (base,) = (tmp_path / "two").glob("dense-base-*.faiss")
+    assert base.stat().st_ino == (tmp_path / "one" / base.name).stat().st_ino
+    assert grown.search("", VECTORS[0], 1)[0][0] == IDS[0]
+    assert all(i != IDS[1] for i, _ in grown.search("", VECTORS[1], len(IDS)))
+
+
+def test_the_delta_is_folded_into_the_base_once_it_passes_its_share():
+    backend = FaissBackend.build(IDS[10:], VECTORS[10:], "flat")
+    grown = backend.updated(
+        Rows(IDS[:10], TEXTS[:10], VECTORS[:10]), np.zeros(0, np.int64), _everything(IDS, TEXTS, VECTORS)
+    )
+    assert len(IDS) * DELTA_SHARE < 10  # so this is past the share
+    assert not len(grown.delta_ids) and grown.index.ntotal == len(IDS) and grown.name != backend.name
+
+
 def test_hnsw_hides_removed_vectors_and_rebuilds_when_they_pile_up(tmp_path):
     backend = FaissBackend.build(IDS, VECTORS, "hnsw")
-    fewer = backend.updated(IDS[3:], TEXTS[3:], VECTORS[3:], set())
+    fewer = backend.updated(Rows(IDS[:0], [], VECTORS[:0]), IDS[:3], _everything(IDS[3:], TEXTS[3:], VECTORS[3:]))
     assert len(fewer.hidden) == 3 and fewer.index.ntotal == len(IDS)
     assert all(i not in IDS[:3] for i, _ in fewer.search("", VECTORS[0], len(IDS)))
-    fewer.save(tmp_path)
-    assert FaissBackend.load(tmp_path, "hnsw").search("", VECTORS[5], 3) == fewer.search("", VECTORS[5], 3)
-    rebuilt = fewer.updated(IDS[30:], TEXTS[30:], VECTORS[30:], set())
+    rebuilt = fewer.updated(Rows(IDS[:0], [], VECTORS[:0]), IDS[:30], _everything(IDS[30:], TEXTS[30:], VECTORS[30:]))
     assert len(rebuilt.hidden) == 0 and rebuilt.index.ntotal == len(IDS) - 30
 
 
-def test_bm25_update_gives_the_scores_of_a_fresh_build(tmp_path):
+def test_bm25_update_gives_the_scores_of_a_fresh_build(tmp_path, fold_share):
     before = Bm25Backend.build(IDS[5:], TEXTS[5:])
-    ids, texts, _, _ = _changes()
-    texts = list(texts)
-    texts[0] = "Lavrov flew to Pyongyang for talks on the nuclear issue."  # a changed paragraph, same id
-    after = before.updated(ids, texts, np.zeros((len(ids), 0)), {int(ids[0])})
-    after.save(tmp_path)
+    after, ids, texts, _ = _changes(before)
+    assert bool(len(after.delta) and len(after.hidden)) == (fold_share == "layers")
+    after.save(tmp_path, None)
     loaded = Bm25Backend.load(tmp_path)
     fresh = Bm25Backend.build(ids, texts)
     for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage", "zzz"]:
-        got, expected = loaded.search(query, None, 5), fresh.search(query, None, 5)
-        assert [i for i, _ in got] == [i for i, _ in expected]
-        assert [s for _, s in got] == pytest.approx([s for _, s in expected])
+        for backend in (after, loaded):
+            got, expected = backend.search(query, None, 5), fresh.search(query, None, 5)
+            assert [i for i, _ in got] == [i for i, _ in expected]
+            assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-5)
     assert fresh.search("Pyongyang", None, 1)[0][0] == ids[0]
-    assert loaded.document_frequency()["pyongyang"] == 1
+    assert loaded.document_frequency() == fresh.document_frequency()
+    assert loaded.frequency("pyongyang") == 1
 
 
-def test_our_bm25_matrix_scores_as_bm25s_itself():
+def test_our_bm25_scores_as_bm25s_itself():
     from qa.backends import bm25_tokenize, import_bm25s
 
     ours = Bm25Backend.build(IDS, TEXTS)
@@ -82,11 +121,13 @@ def test_our_bm25_matrix_scores_as_bm25s_itself():
     theirs.index(bm25_tokenize(TEXTS), show_progress=False)
     for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage", "Mueller report"]:
         tokens = bm25_tokenize([query])
-        rows, scores = theirs.retrieve(tokens, k=8, show_progress=False)
-        expected = [(int(IDS[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
+        _, scores = theirs.retrieve(tokens, k=8, show_progress=False)
+        every = theirs.get_scores(tokens[0])
         got = ours.search(query, None, 8)
-        assert [i for i, _ in got] == [i for i, _ in expected]
-        assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-5)
+        # The same scores in the same order; paragraphs that tie may come in either order.
+        assert [s for _, s in got] == pytest.approx([float(s) for s in scores[0] if s > 0], rel=1e-6)
+        row = {int(i): r for r, i in enumerate(IDS)}
+        assert [float(every[row[i]]) for i, _ in got] == pytest.approx([s for _, s in got], rel=1e-6)
 
 
 def test_document_frequencies_do_not_depend_on_the_backend():

@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import NEW_ARTICLE, ROOT
 
 from qa import QAPipeline, Settings, articles
 from qa.embeddings import model_path
-from qa.index import IndexStore
+from qa.index import BACKENDS_VERSION, LAYOUT_VERSION, IndexStore
 from qa.settings import PACKAGED_MODEL
 
 
@@ -52,12 +53,18 @@ def test_update_embeds_only_what_changed(corpus_copy: Path, tmp_path: Path):
     assert len(index.paragraphs) == 69
     assert "001_2ba139ad32a30a4e.txt" not in {p.source for p in index.paragraphs}
 
-    # What was reused is what a fresh build computes.
+    # What was reused is what a fresh build computes (updates append their rows
+    # after the base's: compared in corpus order), and reads back the same.
     fresh, _ = _store(corpus_copy, tmp_path / "fresh").update()
-    assert [(p.source, p.paragraph, p.start, p.end) for p in fresh.paragraphs] == [
-        (p.source, p.paragraph, p.start, p.end) for p in index.paragraphs
-    ]
-    assert abs(fresh.embeddings - index.embeddings).max() < 1e-5
+    reloaded = _store(corpus_copy, tmp_path / "index").load()
+    for other in (fresh, reloaded):
+        assert sorted((p.source, p.paragraph, p.start, p.end) for p in other.paragraphs) == sorted(
+            (p.source, p.paragraph, p.start, p.end) for p in index.paragraphs
+        )
+        vectors = dict(zip(other.ids.tolist(), other.embeddings, strict=True))
+        assert max(abs(vectors[i] - v).max() for i, v in zip(index.ids.tolist(), index.embeddings, strict=True)) < 1e-5
+        assert other.groups == fresh.groups if other is fresh else other.groups == index.groups
+    assert reloaded.paragraphs == index.paragraphs
 
 
 def test_unchanged_files_are_known_by_size_and_time_and_not_read_again(corpus_copy, tmp_path, monkeypatch):
@@ -101,14 +108,30 @@ def test_an_index_from_before_outlets_and_ids_were_recorded_is_upgraded_without_
     manifest = json.loads((build / "manifest.json").read_text("utf-8"))
     for entry in manifest["files"].values():
         del entry["outlet"], entry["added"], entry["size"], entry["mtime_ns"]
-    del manifest["backends"]  # and before paragraphs had stable ids in the search backends
+    # And before the search backends knew stable ids, and before the two layers:
+    # one paragraphs.json (with each row's group label) and one embeddings.npy.
+    del manifest["backends"], manifest["layout"]
+    rows = [
+        [p.source, p.paragraph, p.start, p.end, p.text, g] for p, g in zip(index.paragraphs, index.groups, strict=True)
+    ]
+    vectors = index.embeddings
+    for f in build.iterdir():
+        if f.name != "manifest.json":
+            f.unlink()
+    (build / "paragraphs.json").write_text(json.dumps(rows), "utf-8")
+    np.save(build / "embeddings.npy", vectors)
+    manifest["artifacts"] = {
+        name: hashlib.sha256((build / name).read_bytes()).hexdigest() for name in ("paragraphs.json", "embeddings.npy")
+    }
     (build / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    store = _store(corpus_copy, tmp_path / "index")  # a new process: nothing in memory
     old = store.load()
     assert {s.added for s in old.sources()} == {manifest["built_at"]}  # the best date known
     index, report = store.update()
     assert report.embedded_paragraphs == 0
     assert index.articles["000_7e31dd43b6b198f1.txt"].outlet == "Persia Digest"
-    assert index.manifest["backends"] == old.manifest.get("backends", 1)
+    assert index.manifest["backends"] == BACKENDS_VERSION and index.manifest["layout"] == LAYOUT_VERSION
+    assert index.groups == old.groups
     assert [r for r, _ in index.lexical_search("Paul Whelan espionage", 3)] == [
         r for r, _ in old.lexical_search("Paul Whelan espionage", 3)
     ]
@@ -154,12 +177,13 @@ def test_corrupt_index_is_rebuilt_with_a_message(corpus_copy: Path, tmp_path: Pa
     _store(corpus_copy, folder).update()
     build = folder / (folder / "CURRENT").read_text().strip()
     if damage == "truncate-faiss":
-        data = (build / "dense.faiss").read_bytes()
-        (build / "dense.faiss").write_bytes(data[: len(data) // 2])
+        (faiss_file,) = build.glob("dense-base-*.faiss")
+        data = faiss_file.read_bytes()
+        faiss_file.write_bytes(data[: len(data) // 2])
     elif damage == "garble-paragraphs":
-        (build / "paragraphs.json").write_text('[["000', "utf-8")
+        (build / "paragraphs-delta.json").write_text('[["000', "utf-8")
     elif damage == "delete-bm25":
-        shutil.rmtree(build / "bm25")
+        next(build.glob("bm25-base-*.npz")).unlink()
     elif damage == "pointer-is-a-folder":
         (folder / "CURRENT").unlink()
         (folder / "CURRENT").mkdir()

@@ -1,0 +1,123 @@
+"""The index's paragraphs and vectors as a build folder keeps them, in two layers.
+
+As the search backends do (qa/backends.py), the rows are a *base*, written
+once and then shared by the builds that follow through hard links, the base
+rows removed since, and a *delta* of the rows added since. An update writes
+only the delta, so adding an article to a million-paragraph index writes
+kilobytes, not gigabytes. The index's rows are the live base rows, in base
+order, then the delta's.
+
+Files in a build folder::
+
+    paragraphs-base-<name>.json   [source, paragraph, start, end, text] per base row
+    embeddings-base-<name>.npy    the base rows' unit vectors
+    paragraphs-delta.json         the same for the rows added since
+    rows-delta.npz                the delta's vectors, and the base rows removed
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from qa.backends import link_or_write, new_base_name, should_fold
+from qa.dedup import paragraph_id
+from qa.types import Paragraph
+
+
+def _ids(paragraphs: list[Paragraph]) -> np.ndarray:
+    return np.fromiter((paragraph_id(p.source, p.paragraph) for p in paragraphs), np.int64, len(paragraphs))
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    base: list[Paragraph]
+    base_vectors: np.ndarray
+    removed: np.ndarray  # sorted positions of base rows no longer in the index
+    delta: list[Paragraph]
+    delta_vectors: np.ndarray
+    name: str = field(default_factory=new_base_name)
+    base_ids: np.ndarray | None = None
+    delta_ids: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.base_ids is None:
+            object.__setattr__(self, "base_ids", _ids(self.base))
+        if self.delta_ids is None:
+            object.__setattr__(self, "delta_ids", _ids(self.delta))
+
+    @classmethod
+    def of(cls, paragraphs: list[Paragraph], vectors: np.ndarray, ids: np.ndarray | None = None) -> StoredRows:
+        """All rows as one new base."""
+        dim = vectors.shape[1]
+        return cls(list(paragraphs), vectors, np.zeros(0, np.int64), [], np.zeros((0, dim), np.float32), base_ids=ids)
+
+    def _live(self) -> np.ndarray:
+        live = np.ones(len(self.base), bool)
+        live[self.removed] = False
+        return live
+
+    def paragraphs(self) -> list[Paragraph]:
+        if not len(self.removed):
+            return self.base + self.delta
+        return [p for p, live in zip(self.base, self._live().tolist(), strict=True) if live] + self.delta
+
+    def ids(self) -> np.ndarray:
+        return np.concatenate([self.base_ids[self._live()], self.delta_ids])
+
+    def vectors(self) -> np.ndarray:
+        """Every row's vector, in row order (a copy: for rebuilds and checks, not for each update)."""
+        return np.vstack([self.base_vectors[self._live()], self.delta_vectors])
+
+    def updated(self, removed_ids: np.ndarray, added: list[Paragraph], vectors: np.ndarray) -> StoredRows:
+        """Without the rows of ``removed_ids``, with ``added`` appended (an added
+        paragraph whose id is present replaces it). Folded into one base when
+        the delta or the removed rows pass their share."""
+        added_ids = _ids(added)
+        gone = np.union1d(np.asarray(removed_ids, np.int64), added_ids)
+        removed = np.union1d(self.removed, np.flatnonzero(np.isin(self.base_ids, gone))).astype(np.int64)
+        keep = ~np.isin(self.delta_ids, gone)
+        delta = [p for p, k in zip(self.delta, keep.tolist(), strict=True) if k] + list(added)
+        rows = StoredRows(
+            self.base,
+            self.base_vectors,
+            removed,
+            delta,
+            np.vstack([self.delta_vectors[keep], np.asarray(vectors, np.float32)]),
+            self.name,
+            self.base_ids,
+            np.concatenate([self.delta_ids[keep], added_ids]),
+        )
+        if should_fold(len(self.base), len(delta), len(removed)):
+            return StoredRows.of(rows.paragraphs(), rows.vectors(), rows.ids())
+        return rows
+
+    def save(self, folder: Path, previous: Path | None) -> None:
+        def write_paragraphs(path: Path) -> None:
+            rows = [[p.source, p.paragraph, p.start, p.end, p.text] for p in self.base]
+            path.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+
+        link_or_write(folder / f"paragraphs-base-{self.name}.json", previous, write_paragraphs)
+        link_or_write(
+            folder / f"embeddings-base-{self.name}.npy",
+            previous,
+            lambda path: np.save(path, self.base_vectors, allow_pickle=False),
+        )
+        rows = [[p.source, p.paragraph, p.start, p.end, p.text] for p in self.delta]
+        (folder / "paragraphs-delta.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+        with open(folder / "rows-delta.npz", "wb") as f:
+            np.savez(f, removed=self.removed, vectors=self.delta_vectors)
+
+    @classmethod
+    def load(cls, folder: Path) -> StoredRows:
+        (base_file,) = folder.glob("paragraphs-base-*.json")
+        name = base_file.stem.removeprefix("paragraphs-base-")
+        base = [Paragraph(*row) for row in json.loads(base_file.read_text("utf-8"))]
+        base_vectors = np.load(folder / f"embeddings-base-{name}.npy", allow_pickle=False)
+        delta = [Paragraph(*row) for row in json.loads((folder / "paragraphs-delta.json").read_text("utf-8"))]
+        with np.load(folder / "rows-delta.npz", allow_pickle=False) as z:
+            removed, delta_vectors = z["removed"], z["vectors"]
+        return cls(base, base_vectors, removed, delta, delta_vectors, name)
