@@ -303,24 +303,62 @@ _PRONOUN = re.compile(r"\b(?:he|she|him|her|they|them)\b", re.I)
 _NAME_ANSWER = re.compile(r"[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*){0,4}")
 # Capitalised runs after the first word (which is capitalised anyway).
 _NAME = re.compile(r"(?<!^)\b[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*)*")
+_THING = re.compile(r"\b(it|its)\b", re.I)
+# A noun phrase opened by "the": names and numbers ("the G20", "the New Start"),
+# then at most two lower-case words ("summit", "foreign minister"), never one
+# of the words that end a noun phrase in a question (auxiliaries,
+# prepositions, common verbs).
+_THE_PHRASE = re.compile(r"\bthe((?:\s+[A-Z0-9][\w’'\-]*)*)((?:\s+[a-z][\w’'\-]*){0,2})")
+_NOT_IN_PHRASE = frozenset(
+    "be been being is are was were will would shall should can could may might must do does did has have had "
+    "of in on at to for with from by about between against over under into after before during since until "
+    "and or but that which who whom whose where when why how than as if "
+    "take took taken make made hold held happen happened begin began start started end ended meet met "
+    "say said go went come came expire expired get got give gave".split()
+)
+
+
+def _the_phrase(question: str) -> str | None:
+    """The first noun phrase opened by "the" in ``question`` ("the G20
+    summit" in "Where will the G20 summit be held?"), if any."""
+    for match in _THE_PHRASE.finditer(question):
+        names = match.group(1)
+        heads = []
+        for word in match.group(2).split():
+            if word in _NOT_IN_PHRASE:
+                break
+            heads.append(word)
+        if names or heads:
+            return " ".join(["the", *names.split(), *heads])
+    return None
 
 
 def standalone_question(question: str, history: Sequence[Message]) -> str:
-    """The question with its first personal pronoun replaced by the person
-    the conversation was about: the last answer if it is a name ("Michael
-    Calvey"), else the last name in the previous question ("Paul Whelan").
-    Without a clear referent the question is returned unchanged."""
-    if not history or not _PRONOUN.search(question):
+    """The question with its first pronoun replaced by what the conversation
+    was about. A personal pronoun ("he") names the person: the last answer
+    if it is a name ("Michael Calvey"), else the last name in the previous
+    question ("Paul Whelan"). "it" and "its" name the thing the previous
+    question was about: its first noun phrase opened by "the" ("the G20
+    summit"). Without a clear referent the question is returned unchanged."""
+    if not history:
         return question
     last_user, last_answer = _last_turn(history)
-    if _NAME_ANSWER.fullmatch(last_answer):
-        referent = last_answer
-    else:
-        names = _NAME.findall(last_user)
-        if not names:
-            return question
-        referent = names[-1]
-    return _PRONOUN.sub(referent, question, count=1)
+    if _PRONOUN.search(question):
+        if _NAME_ANSWER.fullmatch(last_answer):
+            referent = last_answer
+        else:
+            names = _NAME.findall(last_user)
+            if not names:
+                return question
+            referent = names[-1]
+        return _PRONOUN.sub(referent, question, count=1)
+    thing = _THING.search(question)
+    referent = _the_phrase(last_user) if thing else None
+    if referent is None:
+        return question
+    if thing.group(1).lower() == "its":
+        referent += "’s" if "’" in question else "'s"
+    return question[: thing.start()] + referent + question[thing.end() :]
 
 
 # A conversation's earlier turns: only the last exchange is read, so these are
