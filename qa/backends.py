@@ -133,17 +133,21 @@ class FaissBackend:
     index_type: str
     hidden: np.ndarray  # sorted positions in the base of removed vectors
     delta_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    delta_vectors: np.ndarray | None = None
+    delta_vectors: np.ndarray | None = None  # (rows, dimension); none given: empty
     name: str = field(default_factory=new_base_name)
     _base_ids: np.ndarray | None = field(default=None, repr=False)
-    _hidden_set: set[int] | None = field(default=None, repr=False)
+    _params: tuple[object, object] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.delta_vectors is None:
+            self.delta_vectors = np.zeros((0, self.index.d), np.float32)
 
     @classmethod
     def build(cls, ids: np.ndarray, vectors: np.ndarray, index_type: str) -> FaissBackend:
         index = dense_index(vectors, index_type)
         if len(vectors):
             index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.asarray(ids, np.int64))
-        return cls(index, index_type, np.zeros(0, np.int64), delta_vectors=np.zeros((0, vectors.shape[1]), np.float32))
+        return cls(index, index_type, np.zeros(0, np.int64))
 
     @classmethod
     def load(cls, folder: Path, index_type: str) -> FaissBackend:
@@ -176,24 +180,33 @@ class FaissBackend:
         if not len(self.hidden):
             scores, ids = self.index.search(query_vector, min(k, total))
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        # Search by position, drop the hidden positions, then name the rest by id
-        # (after a fold an HNSW graph may hold a replaced id twice: once hidden).
-        if self._hidden_set is None:  # this backend's positions never change: read them once
-            self._hidden_set = set(self.hidden.tolist())
-        n = min(k + len(self.hidden), total)
-        id_of, hidden = self.base_ids, self._hidden_set
+        # Hidden vectors are skipped inside the search (a FAISS selector), so the
+        # search still asks for k. By position in a graph or flat index, since
+        # after a fold an HNSW graph may hold a replaced id twice, once hidden.
+        if self._params is None:  # this backend's hidden positions never change: made once
+            self._params = self._skipping_hidden()
+        params, _ = self._params
         if hasattr(self.index, "id_map"):
-            scores, positions = self.index.index.search(query_vector, n)
-            hits = [
-                (int(id_of[p]), float(s))
-                for p, s in zip(positions[0], scores[0], strict=True)
-                if p >= 0 and p not in hidden
-            ]
-        else:  # IVF keeps its own ids, each once: hide by id
-            gone = set(id_of[self.hidden].tolist())
-            scores, ids = self.index.search(query_vector, n)
-            hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0 and i not in gone]
-        return hits[:k]
+            scores, positions = self.index.index.search(query_vector, min(k, total), params=params)
+            id_of = self.base_ids
+            return [(int(id_of[p]), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0]
+        scores, ids = self.index.search(query_vector, min(k, total), params=params)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def _skipping_hidden(self) -> tuple[object, object]:
+        """Search parameters that skip the hidden vectors (with the selector,
+        which must outlive them)."""
+        import faiss
+
+        if hasattr(self.index, "id_map"):
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.hidden.astype(np.int64)))
+            if self.index_type == "hnsw":
+                graph = faiss.downcast_index(self.index.index)
+                return faiss.SearchParametersHNSW(sel=selector, efSearch=graph.hnsw.efSearch), selector
+            return faiss.SearchParameters(sel=selector), selector
+        # IVF keeps its own ids, each once (a fold drops hidden ones): skipped by id.
+        selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(self.base_ids[self.hidden]))
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self.index.nprobe), selector
 
     @property
     def base_ids(self) -> np.ndarray:
@@ -232,8 +245,7 @@ class FaissBackend:
         if self.index_type == "hnsw" and len(self.hidden) <= HIDDEN_SHARE * max(total, 1):
             index = faiss.clone_index(self.index)
             index.add_with_ids(self.delta_vectors, self.delta_ids)
-            empty = np.zeros((0, self.delta_vectors.shape[1]), np.float32)
-            return FaissBackend(index, self.index_type, self.hidden, delta_vectors=empty)
+            return FaissBackend(index, self.index_type, self.hidden)
         rows = everything()
         if self.index_type == "ivfpq" and len(rows.ids) <= 4 * max(total - len(self.hidden), 1):
             # Within what it was trained on: drop and add in place rather than train again.
@@ -241,8 +253,7 @@ class FaissBackend:
             if len(self.hidden):
                 index.remove_ids(self.base_ids[self.hidden])
             index.add_with_ids(self.delta_vectors, self.delta_ids)
-            empty = np.zeros((0, self.delta_vectors.shape[1]), np.float32)
-            return FaissBackend(index, self.index_type, np.zeros(0, np.int64), delta_vectors=empty)
+            return FaissBackend(index, self.index_type, np.zeros(0, np.int64))
         if self.index_type == "hnsw":
             log.info("Rebuilding the HNSW graph without its %d removed vectors", len(self.hidden))
         return FaissBackend.build(rows.ids, rows.vectors, self.index_type)

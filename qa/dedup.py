@@ -152,7 +152,8 @@ class ShingleLayers:
     """The shingle index in two layers, as the search backends keep theirs
     (qa/backends.py): a base written once and shared by later builds, the
     base's paragraphs removed since, and a small delta of paragraphs added
-    since. Same answers as one index; an update re-sorts only the delta."""
+    since. The same candidates as one index (see ``held``); an update
+    re-sorts only the delta."""
 
     base: ShingleIndex
     gone: np.ndarray  # sorted ids of base paragraphs removed
@@ -164,14 +165,17 @@ class ShingleLayers:
         return cls(ShingleIndex.empty(), np.zeros(0, np.int64), ShingleIndex.empty())
 
     def held(self, hashes: np.ndarray) -> np.ndarray:
-        # The base's removed paragraphs still count here until the next fold:
-        # this only decides which shingles are too common to look candidates up by.
+        # The base's removed paragraphs still count here until the next fold. This
+        # only decides which shingles are too common (COMMON_SHINGLE) to look
+        # candidates up by, so near that count the groups can differ from one
+        # index's until the fold.
         return self.base.held(hashes) + self.delta.held(hashes)
 
     def shared(self, hashes: np.ndarray) -> Counter:
         owners = self.base.owners_of(hashes)
-        if len(self.gone):
-            owners = owners[~np.isin(owners, self.gone)]
+        if len(self.gone) and len(owners):  # gone is sorted: a binary search, not a sort per call
+            at = np.minimum(np.searchsorted(self.gone, owners), len(self.gone) - 1)
+            owners = owners[self.gone[at] != owners]
         values, counts = np.unique(np.concatenate([owners, self.delta.owners_of(hashes)]), return_counts=True)
         return Counter(dict(zip(values.tolist(), counts.tolist(), strict=True)))
 

@@ -290,8 +290,11 @@ class IndexStore:
             raise
         except Exception as err:  # any unreadable piece means the same thing to the user
             raise IndexCorrupt(f"{build} is unreadable ({type(err).__name__}: {err})") from err
-        rows = len(stored.base) - len(stored.removed) + len(stored.delta)
-        if not (len(paragraphs) == len(groups) == rows == len(index.dense) == len(index.lexical)):
+        rows_agree = len(stored.base_vectors) == len(stored.base) and len(stored.delta_vectors) == len(stored.delta)
+        rows_agree = rows_agree and (
+            not len(stored.removed) or 0 <= stored.removed.min() <= stored.removed.max() < len(stored.base)
+        )
+        if not (rows_agree and len(paragraphs) == len(groups) == len(index.dense) == len(index.lexical)):
             raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")
         return index
 
@@ -482,7 +485,7 @@ class IndexStore:
         if progress:
             progress("Writing index", 0, 1)
         added = Rows(paragraph_ids(to_embed), [p.text for p in to_embed], fresh)
-        self._update_backends(index, old if same_layout else None, added, removed_ids)
+        self._update_backends(index, old, added, removed_ids)
         self._write(index, files, group_ids, dim, old)
         if progress:
             progress("Writing index", 1, 1)
@@ -510,7 +513,8 @@ class IndexStore:
         return old, None
 
     def _update_backends(self, index: CorpusIndex, old: CorpusIndex | None, added: Rows, removed: np.ndarray) -> None:
-        """``index``'s search backends: ``old``'s with what changed, or built anew."""
+        """``index``'s search backends: ``old``'s with what changed (they hold
+        ``old``'s rows whatever its layout), or built anew."""
         index_type = resolve_index_type(self.settings.index_type, len(index.paragraphs))
 
         def everything() -> Rows:

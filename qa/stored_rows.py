@@ -3,9 +3,9 @@
 As the search backends do (qa/backends.py), the rows are a *base*, written
 once and then shared by the builds that follow through hard links, the base
 rows removed since, and a *delta* of the rows added since. An update writes
-only the delta, so adding an article to a million-paragraph index writes
-kilobytes, not gigabytes. The index's rows are the live base rows, in base
-order, then the delta's.
+only the delta (at most 5% of the index, usually far less), not the
+gigabytes of a million-paragraph base. The index's rows are the live base
+rows, in base order, then the delta's.
 
 Files in a build folder::
 

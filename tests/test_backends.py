@@ -96,6 +96,23 @@ def test_hnsw_hides_removed_vectors_and_rebuilds_when_they_pile_up(tmp_path):
     assert len(rebuilt.hidden) == 0 and rebuilt.index.ntotal == len(IDS) - 30
 
 
+def test_an_hnsw_graph_takes_its_delta_in_and_keeps_hiding_what_was_removed(monkeypatch, tmp_path):
+    monkeypatch.setattr(backends, "DELTA_SHARE", 0.0)  # every delta is folded ...
+    monkeypatch.setattr(backends, "HIDDEN_SHARE", 0.5)  # ... into the same graph, hidden rows and all
+    before = FaissBackend.build(IDS[5:], VECTORS[5:], "hnsw")
+    after, ids, _, vectors = _changes(before)
+    assert not len(after.delta_ids) and len(after.hidden) == 25  # 20 removed, 5 replaced: their old vectors
+    assert after.index.ntotal == len(IDS) + 5  # the replaced ids are in the graph twice, once hidden
+    after.save(tmp_path, None)
+    fresh = FaissBackend.build(ids, vectors, "hnsw")
+    for backend in (after, FaissBackend.load(tmp_path, "hnsw")):
+        assert len(backend) == len(ids)
+        for q in vectors[:10]:
+            got = [i for i, _ in backend.search("", q, 5)]
+            assert got == [i for i, _ in fresh.search("", q, 5)] and len(set(got)) == 5
+        assert not set(IDS[:15].tolist()) & {i for i, _ in backend.search("", vectors[0], len(IDS))}
+
+
 def test_bm25_update_gives_the_scores_of_a_fresh_build(tmp_path, fold_share):
     before = Bm25Backend.build(IDS[5:], TEXTS[5:])
     after, ids, texts, _ = _changes(before)
