@@ -69,6 +69,36 @@ def link_or_write(target: Path, previous: Path | None, write: Callable[[Path], N
     write(target)
 
 
+def save_layers(
+    folder: Path,
+    previous: Path | None,
+    prefix: str,
+    name: str,
+    base: Callable[[], dict[str, np.ndarray]],
+    delta: dict[str, np.ndarray],
+) -> None:
+    """``<prefix>-base-<name>.npz`` (linked from the previous build when it has
+    it; ``base()`` is called only to write it) and ``<prefix>-delta.npz``."""
+
+    def write_base(path: Path) -> None:
+        with open(path, "wb") as f:
+            np.savez(f, **base())
+
+    link_or_write(folder / f"{prefix}-base-{name}.npz", previous, write_base)
+    with open(folder / f"{prefix}-delta.npz", "wb") as f:
+        np.savez(f, **delta)
+
+
+def load_layers(folder: Path, prefix: str) -> tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The base's name and arrays, and the delta's arrays, as ``save_layers`` wrote them."""
+    (base_file,) = folder.glob(f"{prefix}-base-*.npz")
+    with np.load(base_file, allow_pickle=False) as z:
+        base = dict(z)
+    with np.load(folder / f"{prefix}-delta.npz", allow_pickle=False) as z:
+        delta = dict(z)
+    return base_file.stem.removeprefix(f"{prefix}-base-"), base, delta
+
+
 class Rows(NamedTuple):
     """Paragraphs handed to a backend: ids, texts and vectors, row by row."""
 
@@ -429,12 +459,8 @@ class Bm25Backend:
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Backend:
-        (base_file,) = folder.glob("bm25-base-*.npz")
-        with np.load(base_file, allow_pickle=False) as z:
-            base = Bm25Layer.from_arrays(z)
-        with np.load(folder / "bm25-delta.npz", allow_pickle=False) as z:
-            hidden, delta = z["hidden"], Bm25Layer.from_arrays(z)
-        return cls(base, hidden, delta, base_file.stem.removeprefix("bm25-base-"))
+        name, base, delta = load_layers(folder, "bm25")
+        return cls(Bm25Layer.from_arrays(base), delta["hidden"], Bm25Layer.from_arrays(delta), name)
 
     def __post_init__(self) -> None:
         if self.hidden_df is None:
@@ -511,10 +537,5 @@ class Bm25Backend:
         return Bm25Backend(self.base, hidden, delta, self.name, hidden_df)
 
     def save(self, folder: Path, previous: Path | None) -> None:
-        def write_base(path: Path) -> None:
-            with open(path, "wb") as f:
-                np.savez(f, **self.base.arrays())
-
-        link_or_write(folder / f"bm25-base-{self.name}.npz", previous, write_base)
-        with open(folder / "bm25-delta.npz", "wb") as f:
-            np.savez(f, hidden=self.hidden, **self.delta.arrays())
+        delta = {"hidden": self.hidden, **self.delta.arrays()}
+        save_layers(folder, previous, "bm25", self.name, self.base.arrays, delta)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.backends import link_or_write, new_base_name, should_fold
+from qa.backends import load_layers, new_base_name, save_layers, should_fold
 from qa.types import Paragraph
 
 SHINGLE_WORDS = 3
@@ -207,22 +207,13 @@ class ShingleLayers:
         return layers
 
     def save(self, folder: Path, previous: Path | None) -> None:
-        def write_base(path: Path) -> None:
-            with open(path, "wb") as f:
-                np.savez(f, **self.base.arrays())
-
-        link_or_write(folder / f"shingles-base-{self.name}.npz", previous, write_base)
-        with open(folder / "shingles-delta.npz", "wb") as f:
-            np.savez(f, gone=self.gone, **self.delta.arrays())
+        delta = {"gone": self.gone, **self.delta.arrays()}
+        save_layers(folder, previous, "shingles", self.name, self.base.arrays, delta)
 
     @classmethod
     def load(cls, folder: Path) -> ShingleLayers:
-        (base_file,) = folder.glob("shingles-base-*.npz")
-        with np.load(base_file, allow_pickle=False) as z:
-            base = ShingleIndex.from_arrays(z)
-        with np.load(folder / "shingles-delta.npz", allow_pickle=False) as z:
-            gone, delta = z["gone"], ShingleIndex.from_arrays(z)
-        return cls(base, gone, delta, base_file.stem.removeprefix("shingles-base-"))
+        name, base, delta = load_layers(folder, "shingles")
+        return cls(ShingleIndex.from_arrays(base), delta["gone"], ShingleIndex.from_arrays(delta), name)
 
 
 def copies(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
