@@ -350,6 +350,9 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+TOKENIZE_BATCH = 50_000
+
+
 @dataclass(frozen=True)
 class Bm25Layer:
     """Paragraphs' BM25 tokens as ids into the layer's vocabulary: row r's
@@ -455,7 +458,13 @@ class Bm25Backend:
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Bm25Backend:
-        return cls(Bm25Layer.of(ids, bm25_tokenize(list(texts))), np.zeros(0, np.int64), Bm25Layer.empty())
+        # Tokenized a batch at a time: a million paragraphs' tokens as Python
+        # strings would take gigabytes at once.
+        layer = Bm25Layer.empty()
+        for start in range(0, len(texts), TOKENIZE_BATCH):
+            batch = slice(start, start + TOKENIZE_BATCH)
+            layer = layer.joined(Bm25Layer.of(np.asarray(ids)[batch], bm25_tokenize(list(texts[batch]))))
+        return cls(layer, np.zeros(0, np.int64), Bm25Layer.empty())
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Backend:

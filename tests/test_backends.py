@@ -155,3 +155,11 @@ def test_document_frequencies_do_not_depend_on_the_backend():
         for token in set(tokens):
             counted[token] = counted.get(token, 0) + 1
     assert Bm25Backend.build(IDS, TEXTS).document_frequency() == counted
+
+
+def test_bm25_built_a_batch_at_a_time_scores_as_built_at_once(monkeypatch):
+    at_once = Bm25Backend.build(IDS, TEXTS)
+    monkeypatch.setattr(backends, "TOKENIZE_BATCH", 7)
+    in_batches = Bm25Backend.build(IDS, TEXTS)
+    for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage"]:
+        assert in_batches.search(query, None, 8) == at_once.search(query, None, 8)
