@@ -54,6 +54,11 @@ def paragraph_id(source: str, paragraph: int) -> int:
     return int.from_bytes(digest, "little") >> 1  # fits an int64
 
 
+def paragraph_ids(paragraphs: Iterable[Paragraph]) -> np.ndarray:
+    """The stable ids of ``paragraphs``, in order."""
+    return np.array([paragraph_id(p.source, p.paragraph) for p in paragraphs], np.int64)
+
+
 def shingles(text: str) -> np.ndarray:
     """The distinct word 3-shingles of ``text`` as stable 64-bit hashes, sorted."""
     words = _WORD.findall(text.lower())
@@ -243,7 +248,7 @@ def update_groups(
     the cost follows what changed, not the size of the corpus.
     """
     if old_ids is None:
-        old_ids = np.array([paragraph_id(p.source, p.paragraph) for p in old], np.int64)
+        old_ids = paragraph_ids(old)
     index = index.without(paragraph_id(*key) for key in removed)
     # Only rows in groups of two or more matter here: found with numpy, since
     # an archive has a million rows and few copies.
@@ -345,8 +350,8 @@ def group_labels(
     first row of their group), every other paragraph is its own. ``ids``, the
     paragraphs' ids if known, saves hashing every paragraph again."""
     if ids is None:
-        ids = np.array([paragraph_id(p.source, p.paragraph) for p in paragraphs], np.int64)
-    return labels_of(ids, [[paragraph_id(p.source, p.paragraph) for p in group] for group in groups])
+        ids = paragraph_ids(paragraphs)
+    return labels_of(ids, [paragraph_ids(group) for group in groups])
 
 
 def labels_of(ids: np.ndarray, groups: Sequence[Sequence[int]]) -> list[int]:

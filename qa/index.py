@@ -50,7 +50,7 @@ from qa import embeddings
 from qa.aggregate import syndication_families
 from qa.articles import CorpusError, CorpusReadResult, SkippedFile, read_corpus
 from qa.backends import Bm25Backend, FaissBackend, Rows, SearchBackend, bm25_tokenize
-from qa.dedup import ShingleLayers, labels_of, paragraph_id, update_groups
+from qa.dedup import ShingleLayers, labels_of, paragraph_ids, update_groups
 from qa.settings import Settings
 from qa.stored_rows import StoredRows
 from qa.types import Paragraph, SourceInfo
@@ -479,7 +479,7 @@ class IndexStore:
             grouped, index.shingles = update_groups(
                 [], [], set(), index.paragraphs, ShingleLayers.empty(), self.settings.duplicate_threshold
             )
-        group_ids = [[paragraph_id(p.source, p.paragraph) for p in group] for group in grouped]
+        group_ids = [paragraph_ids(group).tolist() for group in grouped]
         index.groups = labels_of(index.ids, group_ids)
 
         if progress:
@@ -677,10 +677,6 @@ def _digest(path: Path, previous: Path | None, known: dict[str, str]) -> str:
             if os.path.samefile(previous / name, path):
                 return known[name]
     return _sha256_path(path)
-
-
-def paragraph_ids(paragraphs: Sequence[Paragraph]) -> np.ndarray:
-    return np.fromiter((paragraph_id(p.source, p.paragraph) for p in paragraphs), np.int64, len(paragraphs))
 
 
 def _sha256_path(path: Path) -> str:

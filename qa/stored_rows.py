@@ -24,12 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.backends import link_or_write, new_base_name, should_fold
-from qa.dedup import paragraph_id
+from qa.dedup import paragraph_ids
 from qa.types import Paragraph
-
-
-def _ids(paragraphs: list[Paragraph]) -> np.ndarray:
-    return np.fromiter((paragraph_id(p.source, p.paragraph) for p in paragraphs), np.int64, len(paragraphs))
 
 
 @dataclass(frozen=True)
@@ -45,9 +41,9 @@ class StoredRows:
 
     def __post_init__(self) -> None:
         if self.base_ids is None:
-            object.__setattr__(self, "base_ids", _ids(self.base))
+            object.__setattr__(self, "base_ids", paragraph_ids(self.base))
         if self.delta_ids is None:
-            object.__setattr__(self, "delta_ids", _ids(self.delta))
+            object.__setattr__(self, "delta_ids", paragraph_ids(self.delta))
 
     @classmethod
     def of(cls, paragraphs: list[Paragraph], vectors: np.ndarray, ids: np.ndarray | None = None) -> StoredRows:
@@ -76,7 +72,7 @@ class StoredRows:
         """Without the rows of ``removed_ids``, with ``added`` appended (an added
         paragraph whose id is present replaces it). Folded into one base when
         the delta or the removed rows pass their share."""
-        added_ids = _ids(added)
+        added_ids = paragraph_ids(added)
         gone = np.union1d(np.asarray(removed_ids, np.int64), added_ids)
         removed = np.union1d(self.removed, np.flatnonzero(np.isin(self.base_ids, gone))).astype(np.int64)
         keep = ~np.isin(self.delta_ids, gone)
