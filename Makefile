@@ -49,6 +49,7 @@ bench: setup
 	$(PY) benchmarks/peers/run.py --data $(SQUAD)/dev-v1.1.json --limit 200 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/scale.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 	$(PY) benchmarks/updates.py --squad $(SQUAD) --write docs/BENCHMARKS.md
+	$(PY) benchmarks/bm25_latency.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 
 # Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 15 minutes on 2
 # cores; the readings are kept in .fit/ and a refit from them takes a minute).
