@@ -127,9 +127,23 @@ class SearchBackend(Protocol):
         ...
 
 
-def _live(ids: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """Mask of ``ids`` that are not in ``removed``."""
-    return ~np.isin(ids, removed) if len(removed) and len(ids) else np.ones(len(ids), bool)
+class LayerChange(NamedTuple):
+    """What an update does to a base-and-delta structure (see the module's note)."""
+
+    hidden: np.ndarray  # sorted base positions hidden after it
+    newly_hidden: np.ndarray  # those of them it hides
+    delta_kept: np.ndarray  # mask of the delta's rows that stay (the added rows follow them)
+
+
+def layer_change(
+    base_ids: np.ndarray, hidden: np.ndarray, delta_ids: np.ndarray, removed: np.ndarray, added_ids: np.ndarray
+) -> LayerChange:
+    """Removed ids leave either layer; an added id that is present already is
+    replaced: hidden in the base, dropped from the delta, added again."""
+    gone = np.union1d(np.asarray(removed, np.int64), np.asarray(added_ids, np.int64))
+    newly = np.setdiff1d(np.flatnonzero(np.isin(base_ids, gone)), hidden)
+    kept = ~np.isin(delta_ids, gone) if len(gone) and len(delta_ids) else np.ones(len(delta_ids), bool)
+    return LayerChange(np.union1d(hidden, newly).astype(np.int64), newly.astype(np.int64), kept)
 
 
 def _top(ids: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -267,9 +281,7 @@ class FaissBackend:
         return self._base_ids
 
     def updated(self, added: Rows, removed: np.ndarray, everything: Callable[[], Rows]) -> FaissBackend:
-        gone = np.union1d(np.asarray(removed, np.int64), np.asarray(added.ids, np.int64))
-        hidden = np.union1d(self.hidden, np.flatnonzero(np.isin(self.base_ids, gone))).astype(np.int64)
-        keep = _live(self.delta_ids, gone)
+        hidden, _, keep = layer_change(self.base_ids, self.hidden, self.delta_ids, removed, added.ids)
         delta_ids = np.concatenate([self.delta_ids[keep], np.asarray(added.ids, np.int64)])
         delta_vectors = np.vstack([self.delta_vectors[keep], np.asarray(added.vectors, np.float32)])
         grown = FaissBackend(self.index, self.index_type, hidden, delta_ids, delta_vectors, self.name, self.base_ids)
@@ -542,11 +554,9 @@ class Bm25Backend:
         return _top(np.concatenate(ids), np.concatenate(scores), k)
 
     def updated(self, added: Rows, removed: np.ndarray, everything: Callable[[], Rows]) -> Bm25Backend:
-        gone = np.union1d(np.asarray(removed, np.int64), np.asarray(added.ids, np.int64))
-        newly = np.setdiff1d(np.flatnonzero(np.isin(self.base.ids, gone)), self.hidden)
-        hidden = np.union1d(self.hidden, newly).astype(np.int64)
+        hidden, newly, keep = layer_change(self.base.ids, self.hidden, self.delta.ids, removed, added.ids)
         fresh = Bm25Layer.of(added.ids, bm25_tokenize(list(added.texts)))
-        delta = self.delta.rows(_live(self.delta.ids, gone)).joined(fresh)
+        delta = self.delta.rows(keep).joined(fresh)
         if should_fold(len(self.base), len(delta), len(hidden)):
             live = np.ones(len(self.base), bool)
             live[hidden] = False

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.backends import link_or_write, new_base_name, should_fold
+from qa.backends import layer_change, link_or_write, new_base_name, should_fold
 from qa.dedup import paragraph_ids
 from qa.types import Paragraph
 
@@ -73,9 +73,7 @@ class StoredRows:
         paragraph whose id is present replaces it). Folded into one base when
         the delta or the removed rows pass their share."""
         added_ids = paragraph_ids(added)
-        gone = np.union1d(np.asarray(removed_ids, np.int64), added_ids)
-        removed = np.union1d(self.removed, np.flatnonzero(np.isin(self.base_ids, gone))).astype(np.int64)
-        keep = ~np.isin(self.delta_ids, gone)
+        removed, _, keep = layer_change(self.base_ids, self.removed, self.delta_ids, removed_ids, added_ids)
         delta = [p for p, k in zip(self.delta, keep.tolist(), strict=True) if k] + list(added)
         rows = StoredRows(
             self.base,
