@@ -3,6 +3,13 @@ answers, each with all the evidence for it.
 
 Pure functions over :class:`~qa.types.Span` objects; no model is involved.
 
+- Spans of one passage that overlap are one answer location read with
+  different boundaries ("embezzlement" / "embezzlement charges", "the US" /
+  "the US for provoking the crisis"): only the one with the largest margin is
+  kept, as Haystack's ExtractiveReader does with its ``overlap_threshold``.
+  Otherwise a boundary variant would stand as the runner-up of its own
+  answer, and the margin to the runner-up would measure boundaries rather
+  than disagreement.
 - Spans whose normalised words are the same answer are merged: equal words
   once a leading preposition is dropped ("in February" / "February"),
   transliterations ("Sergei" / "Sergey"), or one the tail of the other
@@ -112,7 +119,7 @@ def aggregate(
     # Answers with the same words are one group at once; only the groups' first
     # mentions are compared for the looser matches.
     by_words: dict[tuple[str, ...], list[Span]] = {}
-    for span in sorted(spans, key=lambda s: -s.margin):
+    for span in distinct_locations(spans):
         words = answer_words(span.answer)
         if words:
             by_words.setdefault(words, []).append(span)
@@ -129,6 +136,22 @@ def aggregate(
     lowered = [(p.source, p.text.lower()) for p in passages]
     evidence = [_evidence(group, rank_of, family_of, lowered) for _, group in groups]
     return sorted(evidence, key=lambda e: -e.pooled)
+
+
+def distinct_locations(spans: Sequence[Span]) -> list[Span]:
+    """The spans by margin, best first, without those that overlap a better one in the same passage."""
+    kept: dict[tuple[str, int], list[Span]] = {}
+    chosen = []
+    for span in sorted(spans, key=lambda s: -s.margin):
+        in_passage = kept.setdefault((span.passage.source, span.passage.paragraph), [])
+        if not any(_overlap(span, other) for other in in_passage):
+            in_passage.append(span)
+            chosen.append(span)
+    return chosen
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return min(a.answer_end, b.answer_end) > max(a.answer_start, b.answer_start)
 
 
 def _evidence(

@@ -9,9 +9,8 @@ qa.fit_calibrator``; what they were fitted on and how they score are in
   :data:`RANK_FEATURES`: pooled evidence (:mod:`qa.aggregate`), the log
   probability that an answer to the question is of the answer's kind
   (:mod:`qa.answer_types`, floored at :data:`PRIOR_FLOOR`) and the retrieval
-  score. Fitted as a conditional logit (a softmax over each question's
-  answers), it gives the kind about the weight of the evidence, as Bayes' rule
-  with the kind as the prior would: a country rarely answers "which city".
+  score, fitted as a conditional logit (a softmax over each question's
+  answers): a country rarely answers "which city".
 - The calibrator, a logistic regression over :data:`FEATURES`, turns an
   answer's features into the probability that it is right. The pipeline
   abstains when the best answer's probability is below its threshold, chosen
@@ -36,14 +35,16 @@ SHIPPED_CALIBRATOR = Path(__file__).resolve().parent / "models" / "calibrator" /
 
 # The question-type model is never trusted beyond 99%: its own labels are rules.
 PRIOR_FLOOR = 0.01
-_LEAD_CAP = 10.0  # the lead of a lone answer, and the most any lead counts
+# The lead of a lone answer, and the most any lead counts, for calibrators
+# fitted before the cap was chosen by the fit (their files do not name one).
+UNFITTED_LEAD_CAP = 10.0
 
 RANK_FEATURES = ("evidence", "prior", "retrieval")
 FEATURES = (
     "evidence",  # pooled margin over "no answer", across passages (log-sum-exp)
     "margin",  # the best single passage's margin
     "prior",  # log P(answer kind | question), floored
-    "lead",  # ranking score minus the best other answer's: the margin to the runner-up
+    "lead",  # ranking score minus the best other answer's, the margin to the runner-up, capped
     "log_articles",  # log(1 + independent articles where the reader found the answer)
     "log_mentioned",  # log(1 + independent articles among all retrieved passages that mention it)
     "retrieval",  # best retrieval score of its passages, in [0, 1]
@@ -78,12 +79,16 @@ def answer_features(
     types: QuestionTypes,
     term_weights: Mapping[str, float],
     tokenize: Callable[[list[str]], list[list[str]]],
+    lead_cap: float = UNFITTED_LEAD_CAP,
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per answer of :func:`rank_answers`.
 
     ``term_weights`` maps the question's content terms to their IDF;
     ``tokenize`` turns texts into the same kind of terms (the lexical index's
     tokenizer), so coverage is measured in the index's own vocabulary.
+    The lead counts up to ``lead_cap`` either way (a lone answer's is the cap):
+    past a clear lead, a weak answer over weaker rivals is no likelier to be
+    right, and an uncapped lead let such answers through.
     """
     if not ranked:
         return np.zeros((0, len(FEATURES)))
@@ -98,7 +103,7 @@ def answer_features(
     rows = []
     for i, e in enumerate(answers):
         others = scores[:i] + scores[i + 1 :]
-        lead = scores[i] - max(others) if others else _LEAD_CAP
+        lead = scores[i] - max(others) if others else lead_cap
         in_sentence, in_passage = terms[e.best.sentence], terms[e.best.passage.text]
         missing = [w for t, w in term_weights.items() if t not in in_passage]
         words = answer_words(e.text)
@@ -108,7 +113,7 @@ def answer_features(
                 evidence,
                 e.best.margin,
                 prior,
-                max(-_LEAD_CAP, min(_LEAD_CAP, lead)),
+                max(-lead_cap, min(lead_cap, lead)),
                 math.log1p(len(e.articles)),
                 math.log1p(e.mentioned_in),
                 retrieval,
@@ -154,6 +159,7 @@ class Calibrator:
     intercept: float
     threshold: float  # abstain below this probability
     about: dict = field(default_factory=dict)  # what it was fitted on, and the precision the threshold was chosen for
+    lead_cap: float = UNFITTED_LEAD_CAP  # the most the lead counts (answer_features), chosen by the fit
 
     @classmethod
     def load(cls, path: Path | str = SHIPPED_CALIBRATOR) -> Calibrator:
@@ -169,6 +175,7 @@ class Calibrator:
             intercept=float(data["intercept"]),
             threshold=float(data["threshold"]),
             about=data.get("about", {}),
+            lead_cap=float(data.get("lead_cap", UNFITTED_LEAD_CAP)),
         )
 
     def save(self, path: Path | str) -> None:
@@ -181,6 +188,7 @@ class Calibrator:
             "coef": [round(v, 6) for v in self.coef],
             "intercept": round(self.intercept, 6),
             "threshold": round(self.threshold, 4),
+            "lead_cap": self.lead_cap,
             "about": self.about,
         }
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,10 @@ The data, none of it seed_dev.jsonl:
 
 The ranker is fitted first, as a conditional logit: a softmax over each
 answerable question's answers whose right ones should take the mass. The
-calibrator is then fitted on the fit half's two best-ranked answers of every
-question (the runner-up shows it what a negative lead means, for the
+most the lead over the runner-up may count is chosen next, among
+:data:`LEAD_CAPS`, by the calibrator's 5-fold cross-validated log loss on the
+fit half. The calibrator is then fitted on the fit half's two best-ranked
+answers of every question (the runner-up shows it what a negative lead means, for the
 alternatives). Its threshold is the lowest at which the fit half's answered
 questions reach ``--precision``, counting the questions asked with their
 article in the index, as the report half's are. The report half then
@@ -57,6 +59,7 @@ from qa.calibration import (
     FEATURES,
     RANK_FEATURES,
     SHIPPED_CALIBRATOR,
+    UNFITTED_LEAD_CAP,
     Calibrator,
     answer_features,
     rank_answers,
@@ -178,7 +181,12 @@ class Scored:
     old_right: bool
 
 
-def score_readings(readings: list[Reading], types, rank_weights: Sequence[float] | None = None) -> list[Scored]:
+def score_readings(
+    readings: list[Reading],
+    types,
+    rank_weights: Sequence[float] | None = None,
+    lead_cap: float = UNFITTED_LEAD_CAP,
+) -> list[Scored]:
     """Each question's answers, ranked by ``rank_weights`` (or, without them,
     with only their rank features computed: the ranker's training data)."""
     scored = []
@@ -189,7 +197,7 @@ def score_readings(readings: list[Reading], types, rank_weights: Sequence[float]
             texts = [e.text for e in answers]
         else:
             ranked = rank_answers(r.question, answers, types, rank_weights)
-            x = answer_features(r.question, ranked, types, r.term_weights, bm25_tokenize)
+            x = answer_features(r.question, ranked, types, r.term_weights, bm25_tokenize, lead_cap)
             texts = [e.text for _, e in ranked]
         right = np.array([_is_right(text, r.answers) for text in texts], dtype=bool)
         old_confidence, old_answer = _old_score(r.spans)
@@ -266,6 +274,37 @@ def fit(scored: list[Scored], weights: np.ndarray) -> Calibrator:
     return Calibrator(
         (), FEATURES, floats(mean), floats(scale), floats(model.coef_[0]), float(model.intercept_[0]), 1.0
     )
+
+
+LEAD_CAPS = (1.0, 2.0, 3.0, 5.0, 10.0)
+
+
+def choose_lead_cap(
+    readings: list[Reading], types, rank_weights: Sequence[float], answerable_share: float, folds: int = 5
+) -> tuple[float, dict[float, float]]:
+    """The cap of :data:`LEAD_CAPS` whose calibrator has the lowest
+    cross-validated log loss on ``readings`` (questions shuffled into
+    ``folds``), and every cap's loss."""
+    from sklearn.metrics import log_loss
+
+    losses = {}
+    for cap in LEAD_CAPS:
+        scored = score_readings(readings, types, rank_weights, cap)
+        weights = mix_weights(scored, answerable_share)
+        order = np.random.default_rng(0).permutation(len(scored))
+        held_out_loss = []
+        for part in np.array_split(order, folds):
+            held = set(part.tolist())
+            train = [i for i in range(len(scored)) if i not in held]
+            calibrator = fit([scored[i] for i in train], weights[train])
+            rows = [(scored[i], weights[i]) for i in sorted(held) if len(scored[i].features)]
+            x = np.vstack([s.features[:FIT_ANSWERS] for s, _ in rows])
+            y = np.concatenate([s.right[:FIT_ANSWERS] for s, _ in rows])
+            w = np.concatenate([np.full(min(len(s.features), FIT_ANSWERS), weight) for s, weight in rows])
+            p = np.clip(calibrator.probabilities(x), 1e-6, 1 - 1e-6)
+            held_out_loss.append(log_loss(y, p, sample_weight=w, labels=[False, True]))
+        losses[cap] = round(float(np.mean(held_out_loss)), 5)
+    return min(losses, key=losses.get), losses
 
 
 @dataclass(frozen=True)
@@ -400,13 +439,16 @@ def main(argv: list[str] | None = None) -> None:
     from qa.answer_types import load_question_types
 
     types = load_question_types()
-    rank_weights = fit_ranker(score_readings([r for r in readings if r.half == "fit"], types))
-    scored = score_readings(readings, types, rank_weights)
+    fit_readings = [r for r in readings if r.half == "fit"]
+    rank_weights = fit_ranker(score_readings(fit_readings, types))
+    lead_cap, cap_losses = choose_lead_cap(fit_readings, types, rank_weights, args.answerable_share)
+    log.info("lead cap %s (cross-validated log loss by cap: %s)", lead_cap, cap_losses)
+    scored = score_readings(readings, types, rank_weights, lead_cap)
     fit_half = [s for s in scored if s.reading.half == "fit"]
     report_half = [s for s in scored if s.reading.half == "report"]
     fit_weights = mix_weights(fit_half, args.answerable_share)
     report_weights = mix_weights(report_half, args.answerable_share)
-    calibrator = dataclasses.replace(fit(fit_half, fit_weights), rank_weights=rank_weights)
+    calibrator = dataclasses.replace(fit(fit_half, fit_weights), rank_weights=rank_weights, lead_cap=lead_cap)
     threshold = threshold_for(top_choices(fit_half, calibrator, fit_weights), args.precision)
     old_threshold = threshold_for(old_choices(fit_half, fit_weights), args.precision)
     new_report = top_choices(report_half, calibrator, report_weights)
@@ -414,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     figures = {
         "precision_target": args.precision,
         "answerable_share": args.answerable_share,
+        "lead_cap": {"chosen": lead_cap, "cv_log_loss_fit_half": {str(k): v for k, v in cap_losses.items()}},
         "fit_half": {
             "questions": len(fit_half),
             "answers": sum(min(len(s.features), FIT_ANSWERS) for s in fit_half),

@@ -137,7 +137,12 @@ class NeuralReader:
         self.warm_up()
         ranked = rank_answers(question, answers, self.question_types, self.calibrator.rank_weights)
         features = answer_features(
-            question, ranked, self.question_types, self.index.term_weights(question), bm25_tokenize
+            question,
+            ranked,
+            self.question_types,
+            self.index.term_weights(question),
+            bm25_tokenize,
+            self.calibrator.lead_cap,
         )
         probabilities = self.calibrator.probabilities(features)
         return [(float(p), e) for p, (_, e) in zip(probabilities, ranked, strict=True)]

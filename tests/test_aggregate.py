@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from qa.aggregate import aggregate, same_answer, syndication_families
+from qa.aggregate import aggregate, distinct_locations, same_answer, syndication_families
 from qa.answer_types import load_question_types, span_kind
 from qa.calibration import FEATURES, Calibrator, answer_features, rank_answers
 from qa.types import Location, Passage, Span
@@ -84,6 +84,25 @@ def test_the_same_answer_in_one_passage_counts_once():
     spans = [_span(p, "Sochi", 4.0), _span(p, "resort of Sochi", 3.0), _span(p, "in Sochi", 2.0)]
     [answer] = aggregate(spans, [p])
     assert len(answer.mentions) == 1 and answer.pooled == 4.0 and answer.text == "Sochi"
+
+
+def test_boundary_variants_of_one_location_are_one_candidate():
+    p = _passage("a.txt", "Lavrov blamed the US for provoking the crisis, and later Iran.")
+    q = _passage("b.txt", "Lavrov blamed the US for provoking the crisis.")
+    spans = [
+        _span(p, "the US for provoking the crisis", 5.0),
+        _span(p, "the US", 6.0),  # overlaps the clause, with a larger margin: it stands for both
+        _span(p, "Iran", 1.0),  # elsewhere in the passage: a candidate of its own
+        _span(q, "the US for provoking the crisis", 5.0),  # another passage: kept
+    ]
+    kept = distinct_locations(spans)
+    assert [(s.passage.source, s.answer) for s in kept] == [
+        ("a.txt", "the US"),
+        ("b.txt", "the US for provoking the crisis"),
+        ("a.txt", "Iran"),
+    ]
+    # The clause is no longer the runner-up of its own answer.
+    assert [a.text for a in aggregate(spans, [p, q])] == ["the US", "the US for provoking the crisis", "Iran"]
 
 
 @pytest.mark.parametrize(
