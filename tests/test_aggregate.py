@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -9,7 +10,14 @@ import pytest
 
 from qa.aggregate import aggregate, distinct_locations, same_answer, syndication_families
 from qa.answer_types import load_question_types, span_kind
-from qa.calibration import FEATURES, Calibrator, answer_features, rank_answers
+from qa.calibration import (
+    FEATURES,
+    SHIPPED_CALIBRATOR,
+    UNFITTED_LEAD_CAP,
+    Calibrator,
+    answer_features,
+    rank_answers,
+)
 from qa.types import Location, Passage, Span
 
 
@@ -170,3 +178,22 @@ def test_the_shipped_calibrator_loads_and_gives_probabilities():
     p = calibrator.probabilities(rng.normal(0, 50, size=(200, len(FEATURES))))
     assert p.shape == (200,) and ((p >= 0) & (p <= 1)).all()
     assert calibrator.probabilities(np.zeros((0, len(FEATURES)))).shape == (0,)
+
+
+def test_the_lead_counts_up_to_the_calibrators_cap(tmp_path):
+    p = _passage("a.txt", "Talks were held in Sochi, and later in Osaka.")
+    weak = _passage("b.txt", "Nothing here but Brussels.", score=0.1)
+    spans = [_span(p, "Sochi", 9.0), _span(weak, "Brussels", 1.0)]
+    calibrator, types = Calibrator.load(), load_question_types()
+    ranked = rank_answers("Where were the talks held?", aggregate(spans, [p, weak]), types, calibrator.rank_weights)
+    lead = FEATURES.index("lead")
+    capped = answer_features("Where were the talks?", ranked, types, {"talk": 1.0}, _words, lead_cap=2.0)
+    assert capped[0, lead] == 2.0 and capped[1, lead] == -2.0  # far ahead, far behind: both count as the cap
+    alone = answer_features("Where were the talks?", ranked[:1], types, {"talk": 1.0}, _words, lead_cap=2.0)
+    assert alone[0, lead] == 2.0  # a lone answer leads by the cap
+    # A calibrator file from before the cap was fitted reads as the cap it was fitted with.
+    data = json.loads(SHIPPED_CALIBRATOR.read_text("utf-8"))
+    assert data["lead_cap"] == calibrator.lead_cap
+    del data["lead_cap"]
+    (tmp_path / "old.json").write_text(json.dumps(data), "utf-8")
+    assert Calibrator.load(tmp_path / "old.json").lead_cap == UNFITTED_LEAD_CAP == 10.0
