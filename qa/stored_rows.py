@@ -9,7 +9,8 @@ rows, in base order, then the delta's.
 
 Files in a build folder::
 
-    paragraphs-base-<name>.json   [source, paragraph, start, end, text] per base row
+    paragraphs-base-<name>.json   [source, paragraph, start, end, text] per base row,
+                                  a JSON array with a row a line
     embeddings-base-<name>.npy    the base rows' unit vectors
     paragraphs-delta.json         the same for the rows added since
     rows-delta.npz                the delta's vectors, and the base rows removed
@@ -26,6 +27,50 @@ import numpy as np
 from qa.backends import layer_change, link_or_write, new_base_name, should_fold
 from qa.dedup import paragraph_ids
 from qa.types import Paragraph
+
+# Rows encoded or decoded at a time. The whole file as one string would cost
+# gigabytes at a million paragraphs: four bytes a character once a single
+# character needs them, as some texts' do.
+ROWS_PER_CHUNK = 10_000
+
+
+def write_rows(path: Path, paragraphs: list[Paragraph]) -> None:
+    """``paragraphs`` as a JSON array of [source, paragraph, start, end, text], a row a line."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("[")
+        for i in range(0, len(paragraphs), ROWS_PER_CHUNK):
+            chunk = paragraphs[i : i + ROWS_PER_CHUNK]
+            rows = (json.dumps([p.source, p.paragraph, p.start, p.end, p.text], ensure_ascii=False) for p in chunk)
+            f.write(("," if i else "") + "\n" + ",\n".join(rows))
+        f.write("\n]")
+
+
+def read_rows(path: Path) -> list[Paragraph]:
+    """The paragraphs :func:`write_rows` wrote, a chunk of lines at a time (JSON
+    escapes line breaks inside strings). A file written as one line, as
+    builds before this layout were, is read whole."""
+    with open(path, encoding="utf-8", newline="\n") as f:
+        first = f.readline()
+        if first.rstrip("\n") != "[":
+            return [Paragraph(*row) for row in json.loads(first + f.read())]
+        paragraphs: list[Paragraph] = []
+        lines: list[str] = []
+
+        def decode() -> None:
+            paragraphs.extend(Paragraph(*row) for row in json.loads("[" + "".join(lines).rstrip(",") + "]"))
+            lines.clear()
+
+        for line in f:
+            line = line.rstrip("\n")
+            if line == "]":
+                decode()
+                if f.read():
+                    raise ValueError(f"{path.name}: text after the closing bracket")
+                return paragraphs
+            if len(lines) == ROWS_PER_CHUNK:
+                decode()
+            lines.append(line)
+    raise ValueError(f"{path.name}: the file ends before its closing bracket")
 
 
 @dataclass(frozen=True)
@@ -90,18 +135,13 @@ class StoredRows:
         return rows
 
     def save(self, folder: Path, previous: Path | None) -> None:
-        def write_paragraphs(path: Path) -> None:
-            rows = [[p.source, p.paragraph, p.start, p.end, p.text] for p in self.base]
-            path.write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
-
-        link_or_write(folder / f"paragraphs-base-{self.name}.json", previous, write_paragraphs)
+        link_or_write(folder / f"paragraphs-base-{self.name}.json", previous, lambda path: write_rows(path, self.base))
         link_or_write(
             folder / f"embeddings-base-{self.name}.npy",
             previous,
             lambda path: np.save(path, self.base_vectors, allow_pickle=False),
         )
-        rows = [[p.source, p.paragraph, p.start, p.end, p.text] for p in self.delta]
-        (folder / "paragraphs-delta.json").write_text(json.dumps(rows, ensure_ascii=False), "utf-8")
+        write_rows(folder / "paragraphs-delta.json", self.delta)
         with open(folder / "rows-delta.npz", "wb") as f:
             np.savez(f, removed=self.removed, vectors=self.delta_vectors)
 
@@ -109,9 +149,9 @@ class StoredRows:
     def load(cls, folder: Path) -> StoredRows:
         (base_file,) = folder.glob("paragraphs-base-*.json")
         name = base_file.stem.removeprefix("paragraphs-base-")
-        base = [Paragraph(*row) for row in json.loads(base_file.read_text("utf-8"))]
+        base = read_rows(base_file)
         base_vectors = np.load(folder / f"embeddings-base-{name}.npy", allow_pickle=False)
-        delta = [Paragraph(*row) for row in json.loads((folder / "paragraphs-delta.json").read_text("utf-8"))]
+        delta = read_rows(folder / "paragraphs-delta.json")
         with np.load(folder / "rows-delta.npz", allow_pickle=False) as z:
             removed, delta_vectors = z["removed"], z["vectors"]
         return cls(base, base_vectors, removed, delta, delta_vectors, name)

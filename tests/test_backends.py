@@ -5,14 +5,17 @@ model (random unit vectors)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import CORPUS
 
-from qa import backends
+from qa import backends, stored_rows
 from qa.articles import read_corpus
 from qa.backends import DELTA_SHARE, Bm25Backend, FaissBackend, Rows
 from qa.dedup import paragraph_id
+from qa.types import Paragraph
 
 PARAGRAPHS = [p for a in read_corpus(CORPUS).articles for p in a.paragraphs]
 IDS = np.array([paragraph_id(p.source, p.paragraph) for p in PARAGRAPHS], np.int64)
@@ -163,3 +166,46 @@ def test_bm25_built_a_batch_at_a_time_scores_as_built_at_once(monkeypatch):
     in_batches = Bm25Backend.build(IDS, TEXTS)
     for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage"]:
         assert in_batches.search(query, None, 8) == at_once.search(query, None, 8)
+
+
+ODD_TEXTS = [
+    "plain",
+    'quotes " and \\ backslashes, a line\nbreak, a tab\t and a lone ]',
+    "]",
+    "astral 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 and 🦊, line separator \u2028 and next line \u0085",
+    "",
+    "café, curly ‘quotes’ and an ellipsis …",
+]
+
+
+@pytest.mark.parametrize("rows_per_chunk", [2, 10_000])
+def test_paragraph_rows_round_trip_a_chunk_at_a_time(monkeypatch, tmp_path, rows_per_chunk):
+    monkeypatch.setattr(stored_rows, "ROWS_PER_CHUNK", rows_per_chunk)
+    paragraphs = [Paragraph(f"{i:03d}.txt", i + 1, 10 * i, 10 * i + len(t), t) for i, t in enumerate(ODD_TEXTS)]
+    for rows in (paragraphs, paragraphs[:1], []):
+        path = tmp_path / "rows.json"
+        stored_rows.write_rows(path, rows)
+        assert stored_rows.read_rows(path) == rows
+        # Still one JSON array, a row a line, whatever the chunking.
+        assert [Paragraph(*row) for row in json.loads(path.read_text("utf-8"))] == rows
+        assert path.read_text("utf-8").count("\n") == len(rows) + 1
+
+
+def test_paragraph_rows_of_an_older_build_written_on_one_line_are_read(tmp_path):
+    paragraphs = [Paragraph("a.txt", 1, 0, 5, "hello"), Paragraph("a.txt", 2, 7, 9, "é🦊")]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps([[p.source, p.paragraph, p.start, p.end, p.text] for p in paragraphs]), "utf-8")
+    assert stored_rows.read_rows(path) == paragraphs
+    path.write_text("[]", "utf-8")
+    assert stored_rows.read_rows(path) == []
+
+
+def test_a_truncated_rows_file_is_an_error_not_fewer_paragraphs(tmp_path):
+    paragraphs = [Paragraph("a.txt", n, 0, 1, "x") for n in range(1, 4)]
+    path = tmp_path / "rows.json"
+    stored_rows.write_rows(path, paragraphs)
+    whole = path.read_text("utf-8")
+    for cut in (whole.rindex("]"), whole.rindex("\n"), len(whole) // 2):
+        path.write_text(whole[:cut], "utf-8")
+        with pytest.raises(ValueError):
+            stored_rows.read_rows(path)
