@@ -214,7 +214,7 @@ def main() -> None:
     parser.add_argument(
         "--archive-sizes",
         default="200000",
-        help="synthetic archive sizes, comma-separated ('' for none); 1000000 ran out of 24 GiB after its build "
+        help="synthetic archive sizes, comma-separated ('' for none); 1000000 takes about 37 minutes and 19 GiB "
         "(docs/BENCHMARKS.md)",
     )
     parser.add_argument("--only-archive", action="store_true", help="measure only the synthetic archive")
