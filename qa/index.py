@@ -464,7 +464,9 @@ class IndexStore:
             paragraphs += to_embed
             matrix = np.vstack([old.embeddings[kept], fresh]) if old else fresh
             order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
-            stored = StoredRows.of([paragraphs[i] for i in order], np.ascontiguousarray(matrix[order]))
+            if order != list(range(len(order))):  # a first build is in this order already: its vectors stay uncopied
+                paragraphs, matrix = [paragraphs[i] for i in order], matrix[order]
+            stored = StoredRows.of(paragraphs, np.ascontiguousarray(matrix))
         index = CorpusIndex({}, stored.paragraphs(), [], stored, None, None, stored.ids())
 
         if progress:
