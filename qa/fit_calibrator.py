@@ -259,15 +259,22 @@ def mix_weights(scored: list[Scored], answerable_share: float) -> np.ndarray:
     return share
 
 
+def fit_rows(scored: list[Scored], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, rightness and weight of each question's best-ranked answers:
+    what the calibrator is fitted and cross-validated on."""
+    rows = [(s.features[:FIT_ANSWERS], s.right[:FIT_ANSWERS], w) for s, w in zip(scored, weights, strict=True)]
+    x = np.vstack([f for f, _, _ in rows if len(f)])
+    y = np.concatenate([r for _, r, _ in rows if len(r)])
+    w = np.concatenate([np.full(len(f), weight) for f, _, weight in rows if len(f)])
+    return x, y, w
+
+
 def fit(scored: list[Scored], weights: np.ndarray) -> Calibrator:
     """A logistic regression over each question's best-ranked answers, each
     question weighted (threshold 1 until one is chosen)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [(s.features[:FIT_ANSWERS], s.right[:FIT_ANSWERS], w) for s, w in zip(scored, weights, strict=True)]
-    x = np.vstack([f for f, _, _ in rows if len(f)])
-    y = np.concatenate([r for _, r, _ in rows if len(r)])
-    w = np.concatenate([np.full(len(f), weight) for f, _, weight in rows if len(f)])
+    x, y, w = fit_rows(scored, weights)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y, sample_weight=w)
     floats = lambda values: tuple(float(v) for v in values)  # noqa: E731
@@ -297,10 +304,7 @@ def choose_lead_cap(
             held = set(part.tolist())
             train = [i for i in range(len(scored)) if i not in held]
             calibrator = fit([scored[i] for i in train], weights[train])
-            rows = [(scored[i], weights[i]) for i in sorted(held) if len(scored[i].features)]
-            x = np.vstack([s.features[:FIT_ANSWERS] for s, _ in rows])
-            y = np.concatenate([s.right[:FIT_ANSWERS] for s, _ in rows])
-            w = np.concatenate([np.full(min(len(s.features), FIT_ANSWERS), weight) for s, weight in rows])
+            x, y, w = fit_rows([scored[i] for i in sorted(held)], weights[sorted(held)])
             p = np.clip(calibrator.probabilities(x), 1e-6, 1 - 1e-6)
             held_out_loss.append(log_loss(y, p, sample_weight=w, labels=[False, True]))
         losses[cap] = round(float(np.mean(held_out_loss)), 5)
