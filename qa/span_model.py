@@ -102,12 +102,22 @@ class SpanModel:
 
     def _collect(self, encoded, windows, start_logits, end_logits, n, found, pair_of_window) -> None:
         """Adds each window's ``n`` best spans to its pair's candidates, as character offsets."""
-        in_context = torch.zeros(start_logits.shape, dtype=torch.bool)
+        # A span starts and ends on a whole word of the context: "Soc" or "Pomp"
+        # is never an answer, and such pieces would take the places of real candidates.
+        context = np.zeros(start_logits.shape, dtype=bool)
+        words = np.full(start_logits.shape, -1)
         for row, w in enumerate(windows):
-            ids = encoded.sequence_ids(w)
-            in_context[row, : len(ids)] = torch.tensor([sid == 1 for sid in ids])
-        length = in_context.shape[1]
-        for row, (best, where, null) in enumerate(self._best(start_logits, end_logits, in_context, n)):
+            sequence, word_ids = encoded.sequence_ids(w), encoded.word_ids(w)
+            context[row, : len(sequence)] = [sid == 1 for sid in sequence]
+            words[row, : len(word_ids)] = [-1 if word is None else word for word in word_ids]
+        # Token t goes on the word of token t - 1 (a "##" piece): neither an end before it nor a start on it.
+        goes_on = np.zeros_like(context)
+        goes_on[:, 1:] = (words[:, 1:] == words[:, :-1]) & context[:, 1:] & context[:, :-1]
+        can_end = context.copy()
+        can_end[:, :-1] &= ~goes_on[:, 1:]
+        can_start, can_end = torch.from_numpy(context & ~goes_on), torch.from_numpy(can_end)
+        length = can_start.shape[1]
+        for row, (best, where, null) in enumerate(self._best(start_logits, end_logits, can_start, can_end, n)):
             w = windows[row]
             offsets = encoded["offset_mapping"][w]
             spans = found[pair_of_window[w]]
@@ -148,13 +158,13 @@ class SpanModel:
                 batches.append([w])
         return batches
 
-    def _best(self, start_logits, end_logits, in_context, n: int):
+    def _best(self, start_logits, end_logits, can_start, can_end, n: int):
         """For each window: its best span scores, their flat (start, end)
         positions, and its "no answer" score."""
         null = (start_logits[:, 0] + end_logits[:, 0]).tolist()
         masked = torch.finfo(torch.float32).min / 4
-        start_logits = start_logits.masked_fill(~in_context, masked)
-        end_logits = end_logits.masked_fill(~in_context, masked)
+        start_logits = start_logits.masked_fill(~can_start, masked)
+        end_logits = end_logits.masked_fill(~can_end, masked)
         scores = start_logits[:, :, None] + end_logits[:, None, :]
         scores = scores + _band(scores.shape[1], self.max_answer_tokens)
         best, where = scores.flatten(1).topk(min(n, scores.shape[1] ** 2), dim=1)

@@ -44,6 +44,18 @@ def test_the_best_spans_of_each_passage_are_exact_substrings_with_raw_scores(bot
         assert paragraph[span.answer_start : span.answer_end] == span.answer and span.answer in span.sentence
 
 
+def test_candidates_start_and_end_on_whole_words():
+    # Names the tokenizer cuts into pieces ("Soc", "##hi"): a piece was once a candidate of its own.
+    text = "Pompeo is first expected to meet Lavrov in Sochi, a resort city on Russia\u2019s Black Sea coast."
+    model = load_span_model(str(SHIPPED_READER))
+    [spans] = model.top_spans(["In which city did Pompeo hold talks with Putin?"], [text], 20)
+    assert len(spans) == 20
+    for span in spans:
+        for edge in (span.start, span.end):  # never between two letters or digits
+            around = text[max(edge - 1, 0) : edge + 1]
+            assert len(around) < 2 or not around.isalnum(), text[span.start : span.end]
+
+
 def test_a_paragraph_longer_than_the_window_is_read_to_its_end():
     filler = " ".join(
         f"Delegates discussed agenda item number {i} at some length without any decision." for i in range(40)
