@@ -45,7 +45,7 @@ def test_the_best_spans_of_each_passage_are_exact_substrings_with_raw_scores(bot
 
 
 def test_candidates_start_and_end_on_whole_words():
-    # Names the tokenizer cuts into pieces ("Soc", "##hi"): a piece was once a candidate of its own.
+    # Names the tokenizer cuts into pieces ("Soc", "##hi"): no piece is a candidate of its own.
     text = "Pompeo is first expected to meet Lavrov in Sochi, a resort city on Russia\u2019s Black Sea coast."
     model = load_span_model(str(SHIPPED_READER))
     [spans] = model.top_spans(["In which city did Pompeo hold talks with Putin?"], [text], 20)
