@@ -41,7 +41,7 @@ import uvicorn
 from fastapi.responses import JSONResponse
 
 from qa import Answer, QAPipeline, QuestionError, Settings, feedback
-from qa.access import allowed_hosts, write_refusal, writes_possible
+from qa.access import allowed_hosts, upload_refusal, write_refusal, writes_possible
 from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, remove_article
 from qa.cli import ProgressBar, describe_update
 from qa.feedback import Feedback, Rating, Reason
@@ -81,6 +81,30 @@ def clear_errors(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+class UploadedFiles(gr.File):
+    """A file input that takes only files Gradio's upload route received.
+
+    Mounted in FastAPI, Gradio copies whatever server path (or URL) an API
+    call names into its cache before any handler runs, so a crafted call could
+    make the app ingest any file it can read. Each path is checked first."""
+
+    def get_block_name(self) -> str:
+        return "file"  # the page draws it as Gradio's own file input
+
+    def _check(self, path: str | Path | None) -> None:
+        why = upload_refusal(str(path) if isinstance(path, Path) else path, self.GRADIO_CACHE)
+        if path is not None and why:
+            raise gr.Error(f"{Path(str(path)).name} was not added: {why}.")
+
+    def move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+        self._check(url_or_file_path)
+        return super().move_resource_to_block_cache(url_or_file_path)
+
+    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+        self._check(url_or_file_path)
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
+
+
 def whole_number(k: Any) -> int:
     """``k`` as an int if it is a whole number (5, 5.0, "5"); a QuestionError otherwise."""
     if isinstance(k, str) and k.strip().isdigit():
@@ -94,6 +118,7 @@ def whole_number(k: Any) -> int:
 
 def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
     """The Blocks app over a ready pipeline; conversations are exported into ``exports``."""
+    upload_folder = gr.utils.get_upload_folder()  # where Gradio's upload route stores what it receives
 
     @clear_errors
     def ask(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -219,17 +244,26 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
         refusal = write_refusal(bot.settings, token)
         if refusal:
             for path in files or []:
-                Path(path).unlink(missing_ok=True)
+                if not upload_refusal(path, upload_folder):
+                    Path(path).unlink(missing_ok=True)
             return f"❌ {escape_md(refusal)}", {}
         if not files:
             return "Choose one or more .txt files first.", {}
-        uploads = {}
+        uploads, refused = {}, []
         for path in files:
+            why = upload_refusal(path, upload_folder)
+            if why:  # never read nor deleted: a crafted call can name any path on the server
+                name = Path(path).name if isinstance(path, str) else "?"
+                refused.append(f"❌ **{escape_md(name)}** was not added: {escape_md(why)}.")
+                continue
             try:
                 uploads[Path(path).name] = Path(path).read_bytes()
             finally:
                 Path(path).unlink(missing_ok=True)  # Gradio's copy of the upload: not kept once read
-        return add_uploads(uploads, bool(replace), _bar(progress))
+        if not uploads:
+            return "\n\n".join(refused), {}
+        message, taken = add_uploads(uploads, bool(replace), _bar(progress))
+        return "\n\n".join([*refused, message]), taken
 
     def add_uploads(uploads: dict[str, bytes], replace: bool, progress: Progress | None) -> tuple[str, dict]:
         messages, added, taken = [], 0, {}
@@ -340,7 +374,7 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
                         "removes articles.",
                     )
                     gr.Markdown("#### Add or replace articles")
-                    files = gr.File(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
+                    files = UploadedFiles(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
                     add = gr.Button("Add to corpus", interactive=writes_possible(bot.settings), elem_id="add")
                     with gr.Column(visible=False, elem_id="confirm-replace") as replace_box:
                         gr.Markdown(
