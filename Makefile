@@ -54,7 +54,7 @@ bench: setup
 # Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 15 minutes on 2
 # cores; the readings are kept in .fit/ and a refit from them takes a minute and a half).
 calibrate: setup
-	$(PY) -m qa.fit_calibrator --squad $(SQUAD)/dev-v2.0.json --check $(SQUAD)/dev-v1.1.json --every 2 \
+	$(PY) -m training.calibrator --squad $(SQUAD)/dev-v2.0.json --check $(SQUAD)/dev-v1.1.json --every 2 \
 	  --precision 0.8 --answerable-share 0.75 --cache .fit/readings.pkl --report .fit/report.json
 
 clean:

@@ -10,7 +10,7 @@ Gradio's named endpoints (for gradio_client; see the app's "Use via API" page):
     /upload   (files, replace=False, token="") -> what was added
     /remove   (source, token="")     -> what was removed
 
-Plain JSON routes, one request per call (qa/http_api.py; documented at /docs):
+Plain JSON routes, one request per call (qa/serving/api.py; documented at /docs):
     POST /api/ask  {"question": ..., "history": [...]}  -> the answer object
     GET  /api/search?q=...&k=5                          -> passages
     GET  /api/sources                                   -> indexed articles
@@ -40,15 +40,17 @@ import gradio as gr
 import uvicorn
 from fastapi.responses import JSONResponse
 
-from qa import Answer, QAPipeline, QuestionError, Settings, feedback
-from qa.access import allowed_hosts, upload_refusal, write_refusal, writes_possible
-from qa.articles import ArticleError, ArticleExists, CorpusError, add_article, prune_backups, remove_article
-from qa.cli import ProgressBar, describe_update
-from qa.feedback import Feedback, Rating, Reason
-from qa.http_api import create_api
-from qa.index import IndexUnavailable, Progress
-from qa.render import conversation_markdown, corpus_table_html, escape_md, reading_html, reply_markdown, when
-from qa.render import sources as render_sources
+from qa import Answer, QAPipeline, QuestionError, Settings
+from qa.corpus.articles import ArticleError, CorpusError
+from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_article
+from qa.index.store import IndexUnavailable, Progress
+from qa.serving import feedback
+from qa.serving.access import allowed_hosts, upload_refusal, write_refusal, writes_possible
+from qa.serving.api import create_api
+from qa.serving.feedback import Feedback, Rating, Reason
+from qa.serving.progress import ProgressBar, describe_update
+from qa.serving.render import conversation_markdown, corpus_table_html, escape_md, reading_html, reply_markdown, when
+from qa.serving.render import sources as render_sources
 
 log = logging.getLogger("qa.app")
 

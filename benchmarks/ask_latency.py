@@ -39,11 +39,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import measured_on, percentile, publish  # noqa: E402
+from report import measured_on, percentile, publish
 
-from qa import QAPipeline, Settings  # noqa: E402
-from qa.onnx_models import Engine  # noqa: E402
-from qa.timing import recording  # noqa: E402
+from qa import QAPipeline, Settings
+from qa.runtime import Engine
+from qa.timing import recording
 
 
 def time_calls(call, questions: list[dict], rounds: int) -> list[float]:

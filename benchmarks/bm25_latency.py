@@ -1,4 +1,4 @@
-"""Our BM25 (scored at query time, qa/backends.py) against bm25s's precomputed
+"""Our BM25 (scored at query time, qa/search/base.py) against bm25s's precomputed
 index, side by side in one run, on the same tokens and paragraphs.
 
     .venv/bin/python benchmarks/bm25_latency.py [--squad ../shared/squad] [--queries 300] [--write docs/BENCHMARKS.md]
@@ -20,11 +20,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import measured_on, percentile, publish  # noqa: E402
-from scale import paragraphs_of  # noqa: E402
+from report import measured_on, percentile, publish
+from scale import paragraphs_of
 
-from qa.backends import Bm25Backend, bm25_tokenize, import_bm25s  # noqa: E402
-from qa.squad import load_squad  # noqa: E402
+from qa.evaluation.squad import load_squad
+from qa.search.bm25 import Bm25Backend
+from qa.search.tokenization import bm25_tokenize, import_bm25s
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import measured_on, publish  # noqa: E402
+from report import measured_on, publish
 
-from qa import Settings  # noqa: E402
-from qa.evaluate import EvalReport, run_eval  # noqa: E402
+from qa import Settings
+from qa.evaluation.evaluate import EvalReport, run_eval
 
 ABLATIONS = {
     "defaults: hybrid, grouped copies, neural reader": {},

@@ -33,8 +33,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ask_latency import start_app  # noqa: E402
-from report import measured_on, percentile, publish  # noqa: E402
+from ask_latency import start_app
+from report import measured_on, percentile, publish
 
 REPLACED = "001_2ba139ad32a30a4e.txt"  # Whelan, Calvey, Huntsman: cited by many seed questions
 

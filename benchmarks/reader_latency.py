@@ -31,16 +31,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
-from report import measured_on, percentile, publish  # noqa: E402
+import torch
+from report import measured_on, percentile, publish
 
-from qa import QAPipeline, Settings  # noqa: E402
-from qa.evaluate import load_jsonl  # noqa: E402
-from qa.neural_reader import SHIPPED_READER, NeuralReader  # noqa: E402
-from qa.onnx_models import Engine, fuse, quantize_weights, reader_file, session  # noqa: E402
-from qa.pipeline import as_messages, standalone_question  # noqa: E402
-from qa.span_model import SpanModel  # noqa: E402
-from qa.squad import evaluate_reader, load_squad  # noqa: E402
+from qa import QAPipeline, Settings
+from qa.answers.conversation import as_messages, standalone_question
+from qa.evaluation.evaluate import load_jsonl
+from qa.evaluation.squad import evaluate_reader, load_squad
+from qa.reading.neural import SHIPPED_READER, NeuralReader
+from qa.reading.span_model import SpanModel
+from qa.runtime import Engine, fuse, quantize_weights, reader_file, session
 
 
 def time_reader(reader: NeuralReader, cases: list, rounds: int) -> list[float]:
@@ -74,7 +74,7 @@ def onnx_copy(reader: NeuralReader, file: Path) -> NeuralReader:
 
 def unshipped_variants(work: Path) -> dict[str, Path]:
     """The ONNX graphs that were tried and not shipped, made from the shipped fp32 export
-    (the shipped int8 is qa.onnx_models.quantize: the fused graph, its attention and matrix multiplications)."""
+    (the shipped int8 is qa.runtime.quantize: the fused graph, its attention and matrix multiplications)."""
     fp32 = reader_file(SHIPPED_READER, Engine.ONNX)
     fused = work / "fused.onnx"
     fuse(fp32, fused, SHIPPED_READER)

@@ -34,14 +34,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import measured_on, percentile, publish  # noqa: E402
+from report import measured_on, percentile, publish
 
-from qa import Settings  # noqa: E402
-from qa.backends import FaissBackend  # noqa: E402
-from qa.embeddings import encode, load_encoder  # noqa: E402
-from qa.evaluate import squad_as_corpus  # noqa: E402
-from qa.index import IndexStore  # noqa: E402
-from qa.squad import load_squad  # noqa: E402
+from qa import Settings
+from qa.evaluation.evaluate import squad_as_corpus
+from qa.evaluation.squad import load_squad
+from qa.index.store import IndexStore
+from qa.search.embeddings import encode, load_encoder
+from qa.search.faiss import FaissBackend
 
 INDEX_TYPES = ("flat", "hnsw", "ivfpq")
 

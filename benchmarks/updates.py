@@ -46,13 +46,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from report import measured_on, percentile, publish  # noqa: E402
-from scale import paragraphs_of  # noqa: E402
+from report import measured_on, percentile, publish
+from scale import paragraphs_of
 
-from qa import Settings, embeddings  # noqa: E402
-from qa.evaluate import squad_as_corpus  # noqa: E402
-from qa.index import IndexStore  # noqa: E402
-from qa.squad import load_squad  # noqa: E402
+from qa import Settings
+from qa.evaluation.evaluate import squad_as_corpus
+from qa.evaluation.squad import load_squad
+from qa.index.store import IndexStore
+from qa.search import embeddings
 
 ARTICLE = (
     "Lavrov visits Pyongyang\n\n"
@@ -109,7 +110,7 @@ def query_latency(index, questions: list[str], vectors: np.ndarray, exact: list[
 
 
 def ray_throughput(squad_dir: Path, work: Path) -> dict:
-    from qa.ray_build import ray_embedder
+    from qa.index.ray_build import ray_embedder
 
     corpus = work / "dev-corpus"
     squad_as_corpus(squad_dir / "dev-v1.1.json", corpus)

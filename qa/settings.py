@@ -13,8 +13,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from qa.onnx_models import Engine, default_cache_dir
+from qa.runtime import Engine, default_cache_dir
 
+# The reader, calibrator and question-kind model that ship inside the package.
+SHIPPED_MODELS = Path(__file__).resolve().parent / "models"
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
 
 
@@ -41,7 +43,7 @@ class Settings:
     # is evidence for it.
     mention_k: int = 30
     candidates: int = 50
-    # Where paragraphs are searched (qa/backends.py): "faiss" (FAISS and bm25s
+    # Where paragraphs are searched (qa/search/base.py): "faiss" (FAISS and bm25s
     # files in the index folder; nothing to start) or "milvus" (one Milvus
     # collection for both: milvus_uri is a Milvus Lite file, by default
     # <index_dir>/milvus.db, or a server such as http://host:19530).
@@ -52,7 +54,7 @@ class Settings:
     retrieval: str = "hybrid"
     rrf_k: int = 60
     # Paragraphs whose word 3-shingle containment reaches this are
-    # syndicated copies of each other (see docs in qa/dedup.py).
+    # syndicated copies of each other (see docs in qa/corpus/copies.py).
     duplicate_threshold: float = 0.75
     group_duplicates: bool = True
     # "sentence" (the first-version reader), "neural" (the trained span model
@@ -74,7 +76,7 @@ class Settings:
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
     port: int = 7860
-    # Serving beyond this machine (qa/access.py; README "Serving beyond this
+    # Serving beyond this machine (qa/serving/access.py; README "Serving beyond this
     # machine"): uploads need this token, or are off without it; read_only
     # turns them off for everyone; allowed_hosts (comma-separated) are the
     # host names the server answers to (default: loopback names when bound to

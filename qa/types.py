@@ -183,3 +183,7 @@ class Message:
 
     role: str  # "user" or "assistant"
     content: str
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why."""

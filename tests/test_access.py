@@ -13,7 +13,7 @@ from conftest import CORPUS, _free_port, _serve
 from gradio_client import Client, handle_file
 
 from qa import Settings
-from qa.access import allowed_hosts, is_loopback, write_refusal, writes_possible
+from qa.serving.access import allowed_hosts, is_loopback, write_refusal, writes_possible
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_any_host_still_refuses_writes_from_other_sites():
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from qa.http_api import HostAndOrigin
+    from qa.serving.api import HostAndOrigin
 
     app = FastAPI()
     app.post("/write")(lambda: {"ok": True})

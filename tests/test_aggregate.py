@@ -8,9 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from qa.aggregate import aggregate, distinct_locations, same_answer, syndication_families
-from qa.answer_types import load_question_types, span_kind
-from qa.calibration import (
+from qa.answers.calibration import (
     FEATURES,
     SHIPPED_CALIBRATOR,
     UNFITTED_LEAD_CAP,
@@ -18,6 +16,9 @@ from qa.calibration import (
     answer_features,
     rank_answers,
 )
+from qa.answers.evidence import aggregate, distinct_locations, same_answer
+from qa.answers.kinds import load_question_types, span_kind
+from qa.corpus.copies import syndication_families
 from qa.types import Location, Passage, Span
 
 

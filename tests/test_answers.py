@@ -11,9 +11,9 @@ import pytest
 from conftest import CORPUS, ROOT, file_text
 
 from qa import Answer, QAPipeline, QuestionError, Settings
-from qa.answer_types import span_kind
-from qa.metrics import exact_match, token_f1
-from qa.render import format_answer
+from qa.answers.kinds import span_kind
+from qa.evaluation.metrics import exact_match, token_f1
+from qa.serving.render import format_answer
 
 
 def _check_provenance(answer: Answer) -> None:

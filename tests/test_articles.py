@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, file_text
 
-from qa.articles import (
-    ArticleError,
-    ArticleExists,
-    CorpusError,
-    add_article,
-    prune_backups,
-    read_corpus,
-    remove_article,
-)
-from qa.index import IndexStore
+from qa.corpus.articles import ArticleError, CorpusError, read_corpus
+from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_article
+from qa.index.store import IndexStore
 from qa.settings import Settings
 
 
@@ -122,7 +115,7 @@ def test_bad_files_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.Log
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 owners protest.".encode("latin-1"))
     (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     (tmp_path / "notes.md").write_text("not an article", "utf-8")
-    with caplog.at_level(logging.WARNING, logger="qa.articles"):
+    with caplog.at_level(logging.WARNING, logger="qa.corpus.articles"):
         result = read_corpus(tmp_path)
     assert [a.source for a in result.articles] == ["good.txt"]
     reasons = {s.source: s.reason for s in result.skipped}

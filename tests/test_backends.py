@@ -11,10 +11,14 @@ import numpy as np
 import pytest
 from conftest import CORPUS
 
-from qa import backends, stored_rows
-from qa.articles import read_corpus
-from qa.backends import DELTA_SHARE, Bm25Backend, FaissBackend, Rows
-from qa.dedup import paragraph_id
+from qa import layers
+from qa.corpus.articles import paragraph_id, read_corpus
+from qa.index import rows as stored_rows
+from qa.layers import DELTA_SHARE
+from qa.search import bm25
+from qa.search.base import Rows
+from qa.search.bm25 import Bm25Backend
+from qa.search.faiss import FaissBackend
 from qa.types import Paragraph
 
 PARAGRAPHS = [p for a in read_corpus(CORPUS).articles for p in a.paragraphs]
@@ -46,8 +50,8 @@ def _changes(backend):
 def fold_share(request, monkeypatch):
     """Updates kept in the delta (a share no update reaches) or folded at once."""
     share = 0.9 if request.param == "layers" else 0.0
-    monkeypatch.setattr(backends, "DELTA_SHARE", share)
-    monkeypatch.setattr(backends, "HIDDEN_SHARE", share)
+    monkeypatch.setattr(layers, "DELTA_SHARE", share)
+    monkeypatch.setattr(layers, "HIDDEN_SHARE", share)
     return request.param
 
 
@@ -100,8 +104,8 @@ def test_hnsw_hides_removed_vectors_and_rebuilds_when_they_pile_up(tmp_path):
 
 
 def test_an_hnsw_graph_takes_its_delta_in_and_keeps_hiding_what_was_removed(monkeypatch, tmp_path):
-    monkeypatch.setattr(backends, "DELTA_SHARE", 0.0)  # every delta is folded ...
-    monkeypatch.setattr(backends, "HIDDEN_SHARE", 0.5)  # ... into the same graph, hidden rows and all
+    monkeypatch.setattr(layers, "DELTA_SHARE", 0.0)  # every delta is folded ...
+    monkeypatch.setattr(layers, "HIDDEN_SHARE", 0.5)  # ... into the same graph, hidden rows and all
     before = FaissBackend.build(IDS[5:], VECTORS[5:], "hnsw")
     after, ids, _, vectors = _changes(before)
     assert not len(after.delta_ids) and len(after.hidden) == 25  # 20 removed, 5 replaced: their old vectors
@@ -134,7 +138,7 @@ def test_bm25_update_gives_the_scores_of_a_fresh_build(tmp_path, fold_share):
 
 
 def test_our_bm25_scores_as_bm25s_itself():
-    from qa.backends import bm25_tokenize, import_bm25s
+    from qa.search.tokenization import bm25_tokenize, import_bm25s
 
     ours = Bm25Backend.build(IDS, TEXTS)
     theirs = import_bm25s().BM25()
@@ -151,7 +155,7 @@ def test_our_bm25_scores_as_bm25s_itself():
 
 
 def test_document_frequencies_do_not_depend_on_the_backend():
-    from qa.backends import bm25_tokenize
+    from qa.search.tokenization import bm25_tokenize
 
     counted: dict[str, int] = {}
     for tokens in bm25_tokenize(TEXTS):
@@ -162,7 +166,7 @@ def test_document_frequencies_do_not_depend_on_the_backend():
 
 def test_bm25_built_a_batch_at_a_time_scores_as_built_at_once(monkeypatch):
     at_once = Bm25Backend.build(IDS, TEXTS)
-    monkeypatch.setattr(backends, "TOKENIZE_BATCH", 7)
+    monkeypatch.setattr(bm25, "TOKENIZE_BATCH", 7)
     in_batches = Bm25Backend.build(IDS, TEXTS)
     for query in ["Pyongyang nuclear talks", "Sochi Putin Pompeo", "Paul Whelan espionage"]:
         assert in_batches.search(query, None, 8) == at_once.search(query, None, 8)

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS
 
-from qa import backends, dedup
-from qa.articles import read_corpus
-from qa.dedup import ShingleIndex, ShingleLayers, duplicate_groups, group_labels, paragraph_id, shingles, update_groups
+from qa import layers
+from qa.corpus import copies
+from qa.corpus.articles import paragraph_id, read_corpus
+from qa.corpus.copies import duplicate_groups, group_labels, update_groups
+from qa.corpus.shingles import ShingleIndex, ShingleLayers, shingles
 from qa.types import Paragraph
 
 THRESHOLD = 0.75
@@ -46,8 +48,8 @@ def empty_index(request, monkeypatch):
     index store keeps it), with a fold share that keeps most updates in the delta."""
     if request.param == "one index":
         return ShingleIndex.empty()
-    monkeypatch.setattr(backends, "DELTA_SHARE", 0.6)
-    monkeypatch.setattr(backends, "HIDDEN_SHARE", 0.6)
+    monkeypatch.setattr(layers, "DELTA_SHARE", 0.6)
+    monkeypatch.setattr(layers, "HIDDEN_SHARE", 0.6)
     return ShingleLayers.empty()
 
 
@@ -119,7 +121,7 @@ def _pairwise_groups(paragraphs, threshold: float) -> list[list[tuple[str, int]]
 def test_incremental_groups_equal_the_pairwise_rule_on_the_sample_corpus(monkeypatch):
     expected = _pairwise_groups(PARAGRAPHS, THRESHOLD)
     assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == expected
-    monkeypatch.setattr(dedup, "FRESH_BATCH", 7)  # new shingles moved into the arrays as a build goes
+    monkeypatch.setattr(copies, "FRESH_BATCH", 7)  # new shingles moved into the arrays as a build goes
     assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == expected
 
 
@@ -128,7 +130,7 @@ SQUAD_DEV = Path(__file__).resolve().parents[2] / "shared" / "squad" / "dev-v1.1
 
 @pytest.mark.skipif(not SQUAD_DEV.exists(), reason=f"SQuAD dev is not at {SQUAD_DEV} (../shared/squad)")
 def test_incremental_groups_equal_the_pairwise_rule_on_squad_dev(tmp_path, empty_index):
-    from qa.evaluate import squad_as_corpus
+    from qa.evaluation.evaluate import squad_as_corpus
 
     squad_as_corpus(SQUAD_DEV, tmp_path)
     paragraphs = _sorted(p for a in read_corpus(tmp_path).articles for p in a.paragraphs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.pipeline import standalone_question
+from qa.answers.conversation import standalone_question
 from qa.types import Message
 
 

@@ -1,4 +1,4 @@
-"""The plain JSON API (qa/http_api.py) over real HTTP, on the real app: answers
+"""The plain JSON API (qa/serving/api.py) over real HTTP, on the real app: answers
 with exact provenance, and a clear JSON error for every bad request."""
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 from conftest import NEW_ARTICLE, ROOT
 
-from qa import QAPipeline, Settings, articles
-from qa.embeddings import model_path
-from qa.index import BACKENDS_VERSION, LAYOUT_VERSION, IndexStore
+from qa import QAPipeline, Settings
+from qa.corpus import articles
+from qa.index.manifest import BACKENDS_VERSION, LAYOUT_VERSION
+from qa.index.store import IndexStore
+from qa.search.embeddings import model_path
 from qa.settings import PACKAGED_MODEL
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from qa.evaluate import EvalQuestion, evaluate, load_jsonl
-from qa.metrics import exact_match, normalize_answer, token_f1
-from qa.squad import GoldReading, SquadQuestion
+from qa.answers.evidence import normalize_answer
+from qa.evaluation.evaluate import EvalQuestion, evaluate, load_jsonl
+from qa.evaluation.metrics import exact_match, token_f1
+from qa.evaluation.squad import GoldReading, SquadQuestion
 
 
 def test_normalisation_follows_squad():

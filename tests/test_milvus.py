@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import NEW_ARTICLE
 
-from qa import QAPipeline, Settings, embeddings
-from qa.index import IndexStore
+from qa import QAPipeline, Settings
+from qa.index.store import IndexStore
+from qa.search import embeddings
 
 
 def test_dense_rankings_are_faisss_and_answers_the_same(milvus_bot: QAPipeline, bot: QAPipeline, seed_dev):

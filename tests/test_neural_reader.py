@@ -6,7 +6,7 @@ import pytest
 from conftest import CORPUS, file_text
 
 from qa import QAPipeline
-from qa.neural_reader import SHIPPED_READER, NeuralReader, load_span_model
+from qa.reading.neural import SHIPPED_READER, NeuralReader, load_span_model
 from qa.types import Passage
 
 pytestmark = pytest.mark.skipif(
@@ -81,7 +81,7 @@ def test_the_pipeline_with_the_neural_reader_answers_and_abstains(sample_setting
 def test_onnx_readers_find_the_spans_pytorch_finds(bot: QAPipeline, seed_dev, tmp_path_factory):
     """The exported fp32 graph gives PyTorch's spans and scores; the int8 one
     (the default engine) the same best span on nearly every passage."""
-    from qa.onnx_models import Engine
+    from qa.runtime import Engine
 
     cache = tmp_path_factory.getbasetemp() / "onnx"
     torch_model = load_span_model(str(SHIPPED_READER))

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from qa import QAPipeline, Settings
-from qa.provenance import SourceFiles
+from qa.corpus.provenance import SourceFiles
 from qa.types import Passage
 
 WHELAN = "001_2ba139ad32a30a4e.txt"

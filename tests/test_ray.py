@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from qa import QAPipeline, Settings
-from qa.index import IndexStore
-from qa.ray_build import ray_embedder
+from qa.index.ray_build import ray_embedder
+from qa.index.store import IndexStore
 
 
 def test_a_ray_build_is_the_plain_build(tmp_path, sample_settings: Settings, bot: QAPipeline, seed_dev):

@@ -12,16 +12,16 @@ import torch
 from conftest import ROOT
 from safetensors import safe_open
 
-from qa.span_model import SpanModel
-from qa.squad import evaluate_reader, load_squad
-from qa.train_reader import question_batches, shared_norm_loss
+from qa.evaluation.squad import evaluate_reader, load_squad
+from qa.reading.span_model import SpanModel
+from training.reader import question_batches, shared_norm_loss
 
 MINI_SQUAD = ROOT / "tests" / "data" / "mini_squad.json"
 
 
 def _train(out, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "qa.train_reader", "--train", str(MINI_SQUAD), "--dev", str(MINI_SQUAD),
+        [sys.executable, "-m", "training.reader", "--train", str(MINI_SQUAD), "--dev", str(MINI_SQUAD),
          "--out", str(out), "--max-steps", "4", "--batch-size", "4", "--max-length", "96", "--stride", "32",
          "--checkpoint-every", "2", "--negatives", "1.0", *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=600,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import feedback
-from qa.articles import parse_article
-from qa.feedback import Feedback, FeedbackError, Rating, Reason
-from qa.render import conversation_markdown, corpus_table_html, format_answer, reading_html, reply_markdown
+from qa.corpus.articles import parse_article
+from qa.serving import feedback
+from qa.serving.feedback import Feedback, FeedbackError, Rating, Reason
+from qa.serving.render import conversation_markdown, corpus_table_html, format_answer, reading_html, reply_markdown
 from qa.types import Alternative, Answer, Citation, Location, Paragraph, SourceInfo
 
 ARTICLE = "Talks in Sochi\n\nPompeo met Putin in Sochi on Tuesday.\n\nThey spoke for an hour.\n"

@@ -13,7 +13,7 @@ from conftest import CORPUS
 from gradio import utils as gradio_utils
 from gradio_client import Client
 
-from qa.access import upload_refusal
+from qa.serving.access import upload_refusal
 
 SECRET = "Zedland memo\n\nThe vault code of Zedland is 9191.\n"
 

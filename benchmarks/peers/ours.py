@@ -12,8 +12,8 @@ from pathlib import Path
 from protocol import answer_all, read_job, write_result
 
 from qa import QAPipeline, Settings
-from qa.embeddings import load_encoder
-from qa.index import IndexStore
+from qa.index.store import IndexStore
+from qa.search.embeddings import load_encoder
 
 
 def main() -> None:

@@ -36,14 +36,14 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
-from report import measured_on, percentile, publish  # noqa: E402
+from report import measured_on, percentile, publish
 
-from qa.articles import read_corpus  # noqa: E402
-from qa.embeddings import model_path  # noqa: E402
-from qa.evaluate import EvalQuestion, load_jsonl, squad_as_corpus  # noqa: E402
-from qa.metrics import exact_match, token_f1  # noqa: E402
-from qa.neural_reader import SHIPPED_READER  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.corpus.articles import read_corpus
+from qa.evaluation.evaluate import EvalQuestion, load_jsonl, squad_as_corpus
+from qa.evaluation.metrics import exact_match, token_f1
+from qa.reading.neural import SHIPPED_READER
+from qa.search.embeddings import model_path
+from qa.settings import Settings
 
 # The peers share our versions of the libraries that load the models.
 SHARED = [f"{name}=={metadata.version(name)}" for name in ("sentence-transformers", "transformers")]

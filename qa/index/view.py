@@ -1,0 +1,161 @@
+"""A loaded index: its paragraphs, their copy groups, the search backends and term weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import fcntl
+import functools
+import gc
+import hashlib
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+import numpy as np
+from qa.search.bm25 import Bm25Backend
+from qa.types import Paragraph
+from qa.search.tokenization import QUESTION_WORDS
+from qa.search.base import SearchBackend
+from qa.corpus.shingles import ShingleLayers
+from qa.types import SourceInfo
+from qa.index.rows import StoredRows
+from qa.search.tokenization import bm25_tokenize
+from qa.corpus.copies import syndication_families
+
+
+@dataclass
+class CorpusIndex:
+    """A loaded index: paragraphs, their duplicate groups and both search structures."""
+
+    manifest: dict
+    paragraphs: list[Paragraph]
+    groups: list[int]  # group id per paragraph; copies share one
+    stored: StoredRows  # the paragraphs and their vectors as the build folder keeps them
+    dense: SearchBackend | None  # by meaning
+    lexical: SearchBackend | None  # by words
+    ids: np.ndarray  # each row's stable paragraph id (what the backends know paragraphs by)
+    shingles: ShingleLayers | None = None  # for the next update; read from the build when it needs them
+
+    @property
+    def model(self) -> str:
+        return self.manifest["model"]
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """Every row's unit vector, in row order (a copy)."""
+        return self.stored.vectors()
+
+    def paragraph_text(self, source: str, paragraph: int) -> str:
+        return self.paragraphs[self._rows[(source, paragraph)]].text
+
+    def neighbours(self, source: str, paragraph: int, around: int = 1) -> list[Paragraph]:
+        """The paragraph with up to ``around`` paragraphs either side of it."""
+        numbers = range(paragraph - around, paragraph + around + 1)
+        return [self.paragraphs[self._rows[(source, n)]] for n in numbers if (source, n) in self._rows]
+
+    @functools.cached_property
+    def _rows(self) -> dict[tuple[str, int], int]:
+        return {(p.source, p.paragraph): row for row, p in enumerate(self.paragraphs)}
+
+    def copies_of(self, row: int) -> list[int]:
+        """Rows of the other paragraphs in ``row``'s duplicate group."""
+        return [r for r in self._group_members.get(self.groups[row], ()) if r != row]
+
+    @functools.cached_property
+    def _group_members(self) -> dict[int, list[int]]:
+        # With numpy: an archive has a million rows and few copies.
+        labels = np.asarray(self.groups, np.int64)
+        if not len(labels):
+            return {}
+        grouped = np.flatnonzero(np.bincount(labels, minlength=len(labels))[labels] > 1)
+        members: dict[int, list[int]] = {}
+        for row in grouped.tolist():
+            members.setdefault(self.groups[row], []).append(row)
+        return members
+
+    @functools.cached_property
+    def families(self) -> dict[str, str]:
+        """Each source's syndication family: articles that share a copied
+        paragraph count as one independent article (a source with no copies
+        is its own family, and not listed)."""
+        groups = self._group_members.values()
+        return syndication_families([sorted({self.paragraphs[r].source for r in rows}) for rows in groups])
+
+    def family_of(self, source: str) -> str:
+        return self.families.get(source, source)
+
+    def frequency(self, token: str) -> int:
+        """How many paragraphs a BM25 token occurs in (for term weights): read
+        off the BM25 backend's postings where it has them, else counted from
+        the paragraphs (a backend that keeps its postings elsewhere)."""
+        if isinstance(self.lexical, Bm25Backend):
+            return self.lexical.frequency(token)
+        return self._counted_frequency.get(token, 0)
+
+    @functools.cached_property
+    def _counted_frequency(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for tokens in bm25_tokenize([p.text for p in self.paragraphs]):
+            for token in set(tokens):
+                counts[token] = counts.get(token, 0) + 1
+        return counts
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """Inverse document frequency of each content term of ``text``, in
+        the lexical index's vocabulary (stemmed, stop words dropped)."""
+        if not text.strip():
+            return {}
+        n = max(len(self.paragraphs), 1)
+        terms = set(bm25_tokenize([text])[0]) - QUESTION_WORDS
+        return {t: math.log(1 + n / (1 + self.frequency(t))) for t in terms}
+
+    def sources(self) -> list[SourceInfo]:
+        return list(self.articles.values())
+
+    @functools.cached_property
+    def articles(self) -> dict[str, SourceInfo]:
+        """Each indexed article by file name, in name order."""
+        return {
+            name: SourceInfo(
+                source=name,
+                title=f["title"],
+                paragraphs=f["paragraphs"],
+                sha256=f["sha256"],
+                outlet=f.get("outlet", ""),
+                # Indexes built before "added" was recorded: the build time is the best known.
+                added=f.get("added", self.manifest["built_at"]),
+            )
+            for name, f in sorted(self.manifest["files"].items())
+        }
+
+    @functools.cached_property
+    def _by_id(self) -> np.ndarray:
+        """Rows in order of their ids, to find a row by id with a binary search."""
+        return np.argsort(self.ids)
+
+    def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(row, cosine similarity) of the ``n`` closest paragraphs."""
+        return self._rows_of(self.dense.search("", query_vector, n))
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
+        """(row, BM25 score) of the ``n`` best paragraphs for the words of ``query``."""
+        return self._rows_of(self.lexical.search(query, None, n))
+
+    def _rows_of(self, hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        if not hits or not len(self.ids):
+            return []
+        wanted = np.array([i for i, _ in hits], np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted, sorter=self._by_id), len(self.ids) - 1)
+        rows = self._by_id[at]
+        # An id the paragraphs do not know (an external backend ahead of this build) is skipped.
+        return [(int(r), s) for r, i, (_, s) in zip(rows, wanted, hits, strict=True) if self.ids[r] == i]

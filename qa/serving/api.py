@@ -1,0 +1,295 @@
+"""The plain JSON API: ``POST /api/ask``, ``GET /api/search``, ``GET /api/sources``.
+
+Gradio's named endpoints go through its queue and an event stream (two
+requests a call); these routes answer in one request, for scripts and
+services. The app serves both on one port (``app.py`` mounts the chat on
+this FastAPI app) and FastAPI documents these at ``/docs``.
+
+Every error is JSON with a human message, ``{"error": "..."}``: 400 for a
+question the pipeline refuses or a body that is not JSON, 413 for a body over
+``MAX_BODY_BYTES``, 422 for a field of the wrong type or out of range, 500
+(message only; the traceback goes to the server log) for anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
+from qa.pipeline import QAPipeline
+from qa.types import Answer, Passage, QuestionError, SourceInfo
+
+log = logging.getLogger(__name__)
+
+
+# A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
+MAX_BODY_BYTES = 256 * 1024
+
+
+# Gradio's calls carry the chat shown so far as well: a long conversation fits.
+MAX_OTHER_BODY_BYTES = 2 * 1024 * 1024
+
+
+# Some character Python's str.strip() keeps (it strips \x1c-\x1f and \x85, which JSON Schema's \s does not).
+NOT_BLANK = r"[^\s\x1c-\x1f\x85]"
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=MAX_TURN_CHARS)
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "When did he arrive?",
+                    "history": [
+                        {"role": "user", "content": "Who is the US secretary of state?"},
+                        {"role": "assistant", "content": "Mike Pompeo"},
+                    ],
+                }
+            ]
+        },
+    )
+    # The schema states the default limit (QA_MAX_QUESTION_CHARS); the pipeline checks the configured one.
+    question: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=NOT_BLANK,
+        description="The question: some text that is not only spaces, at most 2,000 characters",
+    )
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS, description="Earlier turns, oldest first")
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 500)}
+
+
+def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
+    """The JSON routes over ``bot``; with ``hosts``, requests for other host
+    names, and writes from pages of other origins, are refused everywhere on
+    the app (the chat mounted on it included)."""
+    api = FastAPI(
+        title="News QA",
+        summary="Cited, extractive answers from a folder of news articles",
+        description=__doc__.split("\n\n", 1)[1],
+        version="1",
+        docs_url=None,  # served below from the swagger-ui-bundle package: FastAPI's default loads it from a CDN
+        redoc_url=None,
+    )
+    api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+    api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, other_limit=MAX_OTHER_BODY_BYTES)
+    if hosts:
+        api.add_middleware(HostAndOrigin, hosts=hosts)
+    api.add_exception_handler(QuestionError, _question_error)
+    api.add_exception_handler(RequestValidationError, _invalid_request)
+    api.add_exception_handler(StarletteHTTPException, _http_error)
+    api.add_exception_handler(Exception, _internal_error)
+
+    @api.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=api.openapi_url or "/openapi.json",
+            title="News QA: JSON API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
+
+    @api.post("/api/ask", responses={200: {"model": Answer}, **ERRORS}, tags=["answers"])
+    def ask(request: AskRequest) -> JSONResponse:
+        """Answer a question with verbatim text from the articles and its citations.
+
+        The answer object: `answer` (empty when the articles do not answer),
+        `answerable`, `confidence` (the calibrated probability that the answer
+        is right), `sentence`, `citations` (the first holds the answer, the
+        others are related passages), `support` (one citation per independent
+        article that gives the answer) and `alternatives` (other answers other
+        articles give). Every citation's `start`/`end` slice its file, decoded
+        as UTF-8, to its `text`; `answer_start`/`answer_end` index into `text`.
+        """
+        history = [turn.model_dump() for turn in request.history]
+        return JSONResponse(bot.ask(request.question, history).to_dict())
+
+    @api.get("/api/search", responses={200: {"model": list[Passage]}, **ERRORS}, tags=["answers"])
+    def search(
+        q: Annotated[
+            str,
+            Query(
+                description="What to search for (as a question is)", min_length=1, max_length=2000, pattern=NOT_BLANK
+            ),
+        ],
+        k: Annotated[int, Query(ge=1, le=50, description="How many passages")] = 5,
+    ) -> JSONResponse:
+        """The `k` passages most relevant to `q`, one per group of syndicated copies."""
+        return JSONResponse([p.to_dict() for p in bot.search(q, k)])
+
+    @api.get("/api/sources", responses={200: {"model": list[SourceInfo]}, **ERRORS}, tags=["corpus"])
+    def sources() -> JSONResponse:
+        """The indexed articles: `source` (file name), `title`, `paragraphs`, `sha256`."""
+        return JSONResponse([s.to_dict() for s in bot.sources()])
+
+    @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str) -> JSONResponse:
+        # Without this, the chat mounted at / would answer with its own 404.
+        methods = {r.path: sorted(r.methods) for r in api.routes if isinstance(r, APIRoute) and "{" not in r.path}
+        if f"/api/{path}" in methods:
+            allowed = " or ".join(methods[f"/api/{path}"])
+            return JSONResponse({"error": f"/api/{path} takes {allowed} requests."}, 405)
+        return JSONResponse({"error": f"No route /api/{path}; the JSON API is documented at /docs."}, 404)
+
+    return api
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes on the JSON routes and over
+    ``other_limit`` elsewhere (Gradio's calls), by its declared length or,
+    without one, as it streams in. Gradio's file upload route has its own
+    limit (``max_file_size``) and is left to it. Pure ASGI: Gradio's event
+    streams, mounted on the same app, pass through untouched."""
+
+    def __init__(self, app: ASGIApp, limit: int, other_limit: int | None = None):
+        self.app = app
+        self.limit = limit
+        self.other_limit = other_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        limit = self.limit if path.startswith("/api/") else self.other_limit
+        if scope["type"] != "http" or limit is None or path.startswith("/gradio_api/upload"):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await _too_large(limit)(scope, receive, send)
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > limit:
+                return await _too_large(limit)(scope, receive, send)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+class HostAndOrigin:
+    """Answers only requests addressed to one of ``hosts`` (a web page whose
+    DNS name was pointed at this machine is refused: DNS rebinding), and takes
+    writes (any method but GET, HEAD, OPTIONS) only from pages of those hosts
+    or from clients that send no Origin (scripts): a page of another site
+    cannot make a visitor's browser post to the app (CSRF). With ``["*"]``
+    any host is answered, and writes are taken from pages of the host asked."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str]):
+        self.app = app
+        self.any_host = "*" in hosts
+        self.hosts = {h.lower() for h in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        host = _host_name(headers.get(b"host", b"").decode("latin-1"))
+        if not self.any_host and host not in self.hosts:
+            refusal = JSONResponse({"error": f"This server does not answer for the host {host!r}."}, 400)
+            return await refusal(scope, receive, send)
+        origin = headers.get(b"origin")
+        writes = scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if writes and origin and _host_name(urlsplit(origin.decode("latin-1")).netloc) not in self.hosts | {host}:
+            refusal = JSONResponse({"error": "Requests that change data are not taken from other sites."}, 403)
+            return await refusal(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def _host_name(netloc: str) -> str:
+    """``localhost`` from ``localhost:7860``, ``[::1]`` from ``[::1]:7860``."""
+    netloc = netloc.strip().lower()
+    if netloc.startswith("["):
+        return netloc[: netloc.find("]") + 1]
+    return netloc.rsplit(":", 1)[0] if ":" in netloc else netloc
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"error": f"The request body is over {limit // 1024} KB."}, status_code=413)
+
+
+def _question_error(_: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"error": str(err)}, status_code=400)
+
+
+def _invalid_request(_: Request, err: Exception) -> JSONResponse:
+    errors: list[dict[str, Any]] = list(err.errors()) if isinstance(err, RequestValidationError) else []
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return JSONResponse({"error": "The request body is not valid JSON."}, status_code=400)
+    if any(tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return JSONResponse(
+            {
+                "error": 'The request body must be a JSON object, {"question": ..., "history": [...]}, '
+                "sent with Content-Type: application/json."
+            },
+            status_code=422,
+        )
+    return JSONResponse({"error": "; ".join(_describe(e) for e in errors) or "Invalid request."}, status_code=422)
+
+
+FRIENDLIER = {
+    "string_pattern_mismatch": "Please type a question: it is empty.",
+    "string_too_short": "Please type a question: it is empty.",
+    "string_unicode": "The text holds characters that are not valid text (an unpaired surrogate).",
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    """``history[0].role: Input should be 'user' or 'assistant'`` from pydantic's error."""
+    if tuple(error.get("loc", ())) in (("body", "question"), ("query", "q")) and error.get("type") in FRIENDLIER:
+        return FRIENDLIER[error["type"]]
+    loc = list(error.get("loc", ()))
+    if loc and loc[0] in ("body", "query"):
+        loc = loc[1:]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" if i else str(p) for i, p in enumerate(loc))
+    message = str(error.get("msg", "invalid"))
+    return f"{where}: {message}" if where else message
+
+
+def _http_error(_: Request, err: Exception) -> JSONResponse:
+    code = getattr(err, "status_code", 500)
+    detail = getattr(err, "detail", "")
+    message = {404: "No such route; the JSON API is documented at /docs.", 405: "Method not allowed here."}.get(code)
+    return JSONResponse({"error": message or str(detail) or "Request failed."}, status_code=code)
+
+
+def _internal_error(request: Request, err: Exception) -> JSONResponse:
+    log.exception("%s %s failed", request.method, request.url.path)
+    return JSONResponse(
+        {"error": "The server could not answer this request; its log has the details."}, status_code=500
+    )
