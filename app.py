@@ -51,6 +51,7 @@ from qa.serving.feedback import Feedback, Rating, Reason
 from qa.serving.progress import ProgressBar, describe_update
 from qa.serving.render import conversation_markdown, corpus_table_html, escape_md, reading_html, reply_markdown, when
 from qa.serving.render import sources as render_sources
+from qa.types import K_ERROR
 
 log = logging.getLogger("qa.app")
 
@@ -115,7 +116,7 @@ def whole_number(k: Any) -> int:
         return int(k)
     if isinstance(k, int) and not isinstance(k, bool):
         return k
-    raise QuestionError("k must be a whole number from 1 to 50.")
+    raise QuestionError(K_ERROR)
 
 
 def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:

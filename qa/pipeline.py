@@ -20,13 +20,15 @@ from qa.answers.evidence import Evidence, aggregate, answer_words
 from qa.answers.kinds import kind_family, span_kind
 from qa.corpus.provenance import SourceFiles
 from qa.index.store import IndexStore, Progress, UpdateReport
-from qa.index.view import CorpusIndex
+from qa.index.view import IndexView
 from qa.reading.base import Reader
 from qa.reading.sentence_reader import SentenceReader
 from qa.search.retriever import HybridRetriever
 from qa.settings import Settings
 from qa.timing import stage
 from qa.types import (
+    K_ERROR,
+    MAX_K,
     Alternative,
     Answer,
     Citation,
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Components:
-    index: CorpusIndex
+    index: IndexView
     retriever: HybridRetriever
     reader: Reader
 
@@ -64,13 +66,13 @@ class QAPipeline:
         index, self.last_update = self.store.open(progress)
         self._parts = self._assemble(index)
 
-    def _assemble(self, index: CorpusIndex) -> _Components:
+    def _assemble(self, index: IndexView) -> _Components:
         retriever = HybridRetriever(index, self.settings)
         retriever.warm_up()
         return _Components(index, retriever, make_reader(self.settings, index))
 
     @property
-    def index(self) -> CorpusIndex:
+    def index(self) -> IndexView:
         return self._parts.index
 
     @property
@@ -243,23 +245,23 @@ class QAPipeline:
     def _check_k(self, k: int | None) -> int:
         if k is None:
             return self.settings.top_k
-        if not isinstance(k, int) or not 1 <= k <= 50:
-            raise QuestionError("k must be a whole number from 1 to 50.")
+        if not isinstance(k, int) or not 1 <= k <= MAX_K:
+            raise QuestionError(K_ERROR)
         return k
 
     @staticmethod
-    def _cite(index: CorpusIndex, span: Span) -> Citation:
+    def _cite(index: IndexView, span: Span) -> Citation:
         """The span's passage, with the syndicated copies that also contain the answer."""
         copies = tuple(
             loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph)
         )
         return _citation(span.passage, span, copies)
 
-    def _support(self, index: CorpusIndex, answer: Evidence) -> tuple[Citation, ...]:
+    def _support(self, index: IndexView, answer: Evidence) -> tuple[Citation, ...]:
         return tuple(self._cite(index, span) for span in answer.support(index.family_of))
 
 
-def make_reader(settings: Settings, index: CorpusIndex) -> Reader:
+def make_reader(settings: Settings, index: IndexView) -> Reader:
     """The reader the settings ask for."""
     from qa.reading.neural import SHIPPED_READER, NeuralReader
 

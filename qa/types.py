@@ -187,3 +187,8 @@ class Message:
 
 class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
+
+
+# How many passages a caller may ask for: enough for any reading, few enough to keep a reply small.
+MAX_K = 50
+K_ERROR = f"k must be a whole number from 1 to {MAX_K}."

@@ -76,7 +76,7 @@ def read_rows(path: Path) -> list[Paragraph]:
 
 
 @dataclass(frozen=True)
-class StoredRows:
+class ParagraphRows:
     base: list[Paragraph]
     base_vectors: np.ndarray
     removed: np.ndarray  # sorted positions of base rows no longer in the index
@@ -93,7 +93,7 @@ class StoredRows:
             object.__setattr__(self, "delta_ids", paragraph_ids(self.delta))
 
     @classmethod
-    def of(cls, paragraphs: list[Paragraph], vectors: np.ndarray, ids: np.ndarray | None = None) -> StoredRows:
+    def of(cls, paragraphs: list[Paragraph], vectors: np.ndarray, ids: np.ndarray | None = None) -> ParagraphRows:
         """All rows as one new base."""
         dim = vectors.shape[1]
         return cls(list(paragraphs), vectors, np.zeros(0, np.int64), [], np.zeros((0, dim), np.float32), base_ids=ids)
@@ -115,14 +115,14 @@ class StoredRows:
         """Every row's vector, in row order (a copy: for rebuilds and checks, not for each update)."""
         return np.vstack([self.base_vectors[self._live()], self.delta_vectors])
 
-    def updated(self, removed_ids: np.ndarray, added: list[Paragraph], vectors: np.ndarray) -> StoredRows:
+    def updated(self, removed_ids: np.ndarray, added: list[Paragraph], vectors: np.ndarray) -> ParagraphRows:
         """Without the rows of ``removed_ids``, with ``added`` appended (an added
         paragraph whose id is present replaces it). Folded into one base when
         the delta or the removed rows pass their share."""
         added_ids = paragraph_ids(added)
         removed, _, keep = layer_change(self.base_ids, self.removed, self.delta_ids, removed_ids, added_ids)
         delta = [p for p, k in zip(self.delta, keep.tolist(), strict=True) if k] + list(added)
-        rows = StoredRows(
+        rows = ParagraphRows(
             self.base,
             self.base_vectors,
             removed,
@@ -133,7 +133,7 @@ class StoredRows:
             np.concatenate([self.delta_ids[keep], added_ids]),
         )
         if should_fold(len(self.base), len(delta), len(removed)):
-            return StoredRows.of(rows.paragraphs(), rows.vectors(), rows.ids())
+            return ParagraphRows.of(rows.paragraphs(), rows.vectors(), rows.ids())
         return rows
 
     def save(self, folder: Path, previous: Path | None) -> None:
@@ -148,7 +148,7 @@ class StoredRows:
             np.savez(f, removed=self.removed, vectors=self.delta_vectors)
 
     @classmethod
-    def load(cls, folder: Path) -> StoredRows:
+    def load(cls, folder: Path) -> ParagraphRows:
         (base_file,) = folder.glob("paragraphs-base-*.json")
         name = base_file.stem.removeprefix("paragraphs-base-")
         base = read_rows(base_file)

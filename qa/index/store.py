@@ -48,7 +48,7 @@ import numpy as np
 from qa.index.manifest import BACKENDS_VERSION
 from qa.search.bm25 import Bm25Backend
 from qa.corpus.articles import CorpusError
-from qa.index.view import CorpusIndex
+from qa.index.view import IndexView
 from qa.corpus.articles import CorpusReadResult
 from qa.index.manifest import FORMAT_VERSION
 from qa.search.faiss import FaissBackend
@@ -57,7 +57,7 @@ from qa.types import Paragraph
 from qa.search.base import Rows
 from qa.corpus.shingles import ShingleLayers
 from qa.corpus.articles import SkippedFile
-from qa.index.rows import StoredRows
+from qa.index.rows import ParagraphRows
 from qa.index.files import atomic_write_text
 from qa.index.files import build_file_digest
 from qa.index.files import fsync_tree
@@ -127,11 +127,11 @@ class IndexStore:
         self.embed: Embedder = embed or (
             lambda texts, on_batch=None: embeddings.encode(settings.model, texts, settings.embed_batch_size, on_batch)
         )
-        self._written: tuple[str, CorpusIndex] | None = None  # (build name, index) of this store's last build
+        self._written: tuple[str, IndexView] | None = None  # (build name, index) of this store's last build
 
     # -- reading -----------------------------------------------------------
 
-    def load(self) -> CorpusIndex:
+    def load(self) -> IndexView:
         """Load the current build, checking every file against its checksum."""
         build = self._current_build()
         try:
@@ -140,7 +140,7 @@ class IndexStore:
                 if sha256_file(build / name) != digest:
                     raise IndexCorrupt(f"{build.name}/{name} does not match its checksum (truncated or edited?)")
             if manifest.get("layout") == LAYOUT_VERSION:
-                stored = StoredRows.load(build)
+                stored = ParagraphRows.load(build)
                 paragraphs, ids = stored.paragraphs(), stored.ids()
                 grouped = json.loads((build / "groups.json").read_text("utf-8"))
                 groups = labels_of(ids, grouped)
@@ -148,9 +148,9 @@ class IndexStore:
                 rows = json.loads((build / "paragraphs.json").read_text("utf-8"))
                 paragraphs = [Paragraph(*row[:5]) for row in rows]
                 groups = [int(row[5]) for row in rows]
-                stored = StoredRows.of(paragraphs, np.load(build / "embeddings.npy", allow_pickle=False))
+                stored = ParagraphRows.of(paragraphs, np.load(build / "embeddings.npy", allow_pickle=False))
                 ids = stored.ids()
-            index = CorpusIndex(manifest, paragraphs, groups, stored, None, None, ids)
+            index = IndexView(manifest, paragraphs, groups, stored, None, None, ids)
             if manifest.get("backend") == "milvus":
                 from qa.search.milvus import MilvusBackend
 
@@ -176,7 +176,7 @@ class IndexStore:
             raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")
         return index
 
-    def _last_written(self) -> CorpusIndex:
+    def _last_written(self) -> IndexView:
         """The current build: the one this store wrote last, still in memory, if
         nothing replaced it since (an app adding articles one by one skips
         reading its whole index back); otherwise loaded and checked."""
@@ -201,11 +201,11 @@ class IndexStore:
 
     # -- updating ----------------------------------------------------------
 
-    def open(self, progress: Progress | None = None) -> tuple[CorpusIndex, UpdateReport]:
+    def open(self, progress: Progress | None = None) -> tuple[IndexView, UpdateReport]:
         """The index, brought up to date with the corpus first if needed."""
         return self.update(progress)
 
-    def update(self, progress: Progress | None = None, force: bool = False) -> tuple[CorpusIndex, UpdateReport]:
+    def update(self, progress: Progress | None = None, force: bool = False) -> tuple[IndexView, UpdateReport]:
         """Bring the index up to date with the corpus: embed only added or
         changed files, drop removed ones; rebuild everything when the old
         index is missing, corrupt or made with another model. An index folder
@@ -231,7 +231,7 @@ class IndexStore:
             return_freed_memory()
         return index, report
 
-    def _read_only(self, why: OSError) -> tuple[CorpusIndex, UpdateReport]:
+    def _read_only(self, why: OSError) -> tuple[IndexView, UpdateReport]:
         """The index as it is, when its folder cannot be written: up to date,
         or with a warning naming what it lacks; an error if it cannot be read."""
         try:
@@ -266,7 +266,7 @@ class IndexStore:
             )
         return index, report
 
-    def _update(self, progress: Progress | None, force: bool) -> tuple[CorpusIndex, UpdateReport]:
+    def _update(self, progress: Progress | None, force: bool) -> tuple[IndexView, UpdateReport]:
         old, reason = self._reusable_index(force)
         old_files = old.manifest["files"] if old else {}
         read_at_ns = time.time_ns()
@@ -347,8 +347,8 @@ class IndexStore:
             order = sorted(range(len(paragraphs)), key=lambda i: (paragraphs[i].source, paragraphs[i].paragraph))
             if order != list(range(len(order))):  # a first build is in this order already: its vectors stay uncopied
                 paragraphs, matrix = [paragraphs[i] for i in order], matrix[order]
-            stored = StoredRows.of(paragraphs, np.ascontiguousarray(matrix))
-        index = CorpusIndex({}, stored.paragraphs(), [], stored, None, None, stored.ids())
+            stored = ParagraphRows.of(paragraphs, np.ascontiguousarray(matrix))
+        index = IndexView({}, stored.paragraphs(), [], stored, None, None, stored.ids())
 
         if progress:
             progress("Grouping syndicated copies", 0, 1)
@@ -374,7 +374,7 @@ class IndexStore:
             progress("Writing index", 1, 1)
         return index, report
 
-    def _reusable_index(self, force: bool) -> tuple[CorpusIndex | None, str | None]:
+    def _reusable_index(self, force: bool) -> tuple[IndexView | None, str | None]:
         """The current index if its vectors can be reused, else why not."""
         if force:
             return None, "a full rebuild was asked for"
@@ -395,7 +395,7 @@ class IndexStore:
             return None, f"the embedding dimension changed ({m.get('dimension')} → {dim})"
         return old, None
 
-    def _update_backends(self, index: CorpusIndex, old: CorpusIndex | None, added: Rows, removed: np.ndarray) -> None:
+    def _update_backends(self, index: IndexView, old: IndexView | None, added: Rows, removed: np.ndarray) -> None:
         """``index``'s search backends: ``old``'s with what changed (they hold
         ``old``'s rows whatever its layout), or built anew."""
         index_type = resolve_index_type(self.settings.index_type, len(index.paragraphs))
@@ -421,7 +421,7 @@ class IndexStore:
             index.dense = FaissBackend.build(rows.ids, rows.vectors, index_type)
             index.lexical = Bm25Backend.build(rows.ids, rows.texts)
 
-    def _write(self, index: CorpusIndex, files: dict[str, dict], group_ids: list[list[int]], dim: int, old) -> None:
+    def _write(self, index: IndexView, files: dict[str, dict], group_ids: list[list[int]], dim: int, old) -> None:
         """Write ``index`` as a new build and make it current. Files a build
         shares with the one before it (a base not folded since) are linked,
         and keep their checksums."""

@@ -28,19 +28,19 @@ from qa.search.tokenization import QUESTION_WORDS
 from qa.search.base import SearchBackend
 from qa.corpus.shingles import ShingleLayers
 from qa.types import SourceInfo
-from qa.index.rows import StoredRows
+from qa.index.rows import ParagraphRows
 from qa.search.tokenization import bm25_tokenize
 from qa.corpus.copies import syndication_families
 
 
 @dataclass
-class CorpusIndex:
+class IndexView:
     """A loaded index: paragraphs, their duplicate groups and both search structures."""
 
     manifest: dict
     paragraphs: list[Paragraph]
     groups: list[int]  # group id per paragraph; copies share one
-    stored: StoredRows  # the paragraphs and their vectors as the build folder keeps them
+    stored: ParagraphRows  # the paragraphs and their vectors as the build folder keeps them
     dense: SearchBackend | None  # by meaning
     lexical: SearchBackend | None  # by words
     ids: np.ndarray  # each row's stable paragraph id (what the backends know paragraphs by)

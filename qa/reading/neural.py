@@ -14,7 +14,7 @@ from pathlib import Path
 from qa.answers.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
 from qa.answers.evidence import Evidence
 from qa.answers.kinds import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
-from qa.index.view import CorpusIndex
+from qa.index.view import IndexView
 from qa.reading.sentences import sentence_spans
 from qa.reading.span_model import SpanModel, SpanScore
 from qa.runtime import Engine, reader_file, session
@@ -61,7 +61,7 @@ class NeuralReader:
 
     def __init__(
         self,
-        index: CorpusIndex,
+        index: IndexView,
         path: Path | str = SHIPPED_READER,
         calibrator: Path | str | None = SHIPPED_CALIBRATOR,
         question_types: Path | str = SHIPPED_TYPES,

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from qa.answers.evidence import Evidence
-from qa.index.view import CorpusIndex
+from qa.index.view import IndexView
 from qa.reading.sentences import sentence_spans
 from qa.search import embeddings
 from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize
@@ -143,7 +143,7 @@ class SentenceReader:
     # and below, when it was the only reader.
     abstain_below = 0.40
 
-    def __init__(self, index: CorpusIndex, weights: tuple[float, float, float] = (0.45, 0.45, 0.10)):
+    def __init__(self, index: IndexView, weights: tuple[float, float, float] = (0.45, 0.45, 0.10)):
         self.index = index
         self.weights = weights
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.index.view import CorpusIndex
+from qa.index.view import IndexView
 from qa.search import embeddings
 from qa.settings import Settings
 from qa.timing import stage
@@ -28,7 +28,7 @@ class RankedParagraph:
 class HybridRetriever:
     """Finds the passages most likely to answer a query."""
 
-    def __init__(self, index: CorpusIndex, settings: Settings):
+    def __init__(self, index: IndexView, settings: Settings):
         self.index = index
         self.settings = settings
 

@@ -30,7 +30,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.pipeline import QAPipeline
-from qa.types import Answer, Passage, QuestionError, SourceInfo
+from qa.types import MAX_K, Answer, Passage, QuestionError, SourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
                 description="What to search for (as a question is)", min_length=1, max_length=2000, pattern=NOT_BLANK
             ),
         ],
-        k: Annotated[int, Query(ge=1, le=50, description="How many passages")] = 5,
+        k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages")] = 5,
     ) -> JSONResponse:
         """The `k` passages most relevant to `q`, one per group of syndicated copies."""
         return JSONResponse([p.to_dict() for p in bot.search(q, k)])
