@@ -105,7 +105,7 @@ def main() -> None:
             # The reader gets what `ask` gives it: the follow-up with its pronoun resolved.
             question = standalone_question(q.question, as_messages(q.history))
             cases.append((question, bot.search(q.question, passages, q.history)))
-    fp32 = NeuralReader(bot.index)
+    fp32 = NeuralReader()
     fp32.warm_up()
     variants = {"PyTorch fp32 (baseline)": fp32, "PyTorch dynamic int8": int8_copy(fp32)}
     variants["ONNX fp32 (`--engine onnx`)"] = onnx_copy(fp32, reader_file(SHIPPED_READER, Engine.ONNX))

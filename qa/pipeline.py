@@ -18,8 +18,11 @@ from typing import Any
 from qa.answers.conversation import as_messages, conversation_context, retrieval_query, standalone_question
 from qa.answers.evidence import Evidence, aggregate, answer_words
 from qa.answers.kinds import kind_family, span_kind
+from qa.answers.ranking import BestSpanRanker, CalibratedRanker, Ranker
 from qa.corpus.provenance import SourceFiles
-from qa.index.store import IndexStore, Progress, UpdateReport
+from qa.index.build import Progress
+from qa.index.changes import UpdateReport
+from qa.index.store import IndexStore
 from qa.index.view import IndexView
 from qa.reading.base import Reader
 from qa.reading.sentence_reader import SentenceReader
@@ -32,7 +35,6 @@ from qa.types import (
     Alternative,
     Answer,
     Citation,
-    Location,
     Message,
     Paragraph,
     Passage,
@@ -49,6 +51,7 @@ class _Components:
     index: IndexView
     retriever: HybridRetriever
     reader: Reader
+    ranker: Ranker
 
 
 class QAPipeline:
@@ -69,7 +72,8 @@ class QAPipeline:
     def _assemble(self, index: IndexView) -> _Components:
         retriever = HybridRetriever(index, self.settings)
         retriever.warm_up()
-        return _Components(index, retriever, make_reader(self.settings, index))
+        reader, ranker = make_reader(self.settings, index)
+        return _Components(index, retriever, reader, ranker)
 
     @property
     def index(self) -> IndexView:
@@ -78,6 +82,11 @@ class QAPipeline:
     @property
     def reader(self) -> Reader:
         return self._parts.reader
+
+    @property
+    def paragraph_count(self) -> int:
+        """How many paragraphs the index serves (what an update report's summary counts)."""
+        return len(self._parts.index.paragraphs)
 
     def refresh(self, progress: Progress | None = None, force: bool = False) -> UpdateReport:
         """Re-read the corpus folder and update the index (only what changed)."""
@@ -116,7 +125,7 @@ class QAPipeline:
         with stage("aggregation"):
             answers = aggregate(spans, passages, parts.index.family_of)
         with stage("ranking and calibration"):
-            ranked = parts.reader.rank(asked, answers)
+            ranked = parts.ranker.rank(asked, answers)
         with stage("citations"):
             return self._answer(question, ranked, passages, parts, k)
 
@@ -131,17 +140,17 @@ class QAPipeline:
         """The answer object: the best answer if it clears the threshold, with its citations."""
         threshold = self.settings.min_confidence
         if threshold is None:
-            threshold = parts.reader.abstain_below
+            threshold = parts.ranker.abstain_below
         if not ranked or ranked[0][0] < threshold:
-            related = tuple(_citation(p, None) for p in passages[:k])
+            related = tuple(p.cited(None) for p in passages[:k])
             return Answer(question, "", False, round(ranked[0][0] if ranked else 0.0, 4), "", related)
         confidence, best = ranked[0]
         cited = [self._cite(parts.index, best.best)]
-        cited += [_citation(p, None) for p in passages if p is not best.best.passage][: k - 1]
+        cited += [p.cited(None) for p in passages if p is not best.best.passage][: k - 1]
         alternatives = tuple(
             Alternative(e.text, round(p, 4), self._support(parts.index, e))
             for p, e in ranked[1:]
-            if p >= parts.reader.abstain_below and _conflicts(e, best, parts.index.family_of)
+            if p >= parts.ranker.abstain_below and _conflicts(e, best, parts.index.family_of)
         )
         return Answer(
             question,
@@ -255,14 +264,14 @@ class QAPipeline:
         copies = tuple(
             loc for loc in span.passage.also_in if span.answer in index.paragraph_text(loc.source, loc.paragraph)
         )
-        return _citation(span.passage, span, copies)
+        return span.passage.cited(span, copies)
 
     def _support(self, index: IndexView, answer: Evidence) -> tuple[Citation, ...]:
         return tuple(self._cite(index, span) for span in answer.support(index.family_of))
 
 
-def make_reader(settings: Settings, index: IndexView) -> Reader:
-    """The reader the settings ask for."""
+def make_reader(settings: Settings, index: IndexView) -> tuple[Reader, Ranker]:
+    """The reader the settings ask for, and the ranker that reads its scores."""
     from qa.reading.neural import SHIPPED_READER, NeuralReader
 
     path = Path(settings.reader_model) if settings.reader_model else SHIPPED_READER
@@ -270,11 +279,15 @@ def make_reader(settings: Settings, index: IndexView) -> Reader:
     if settings.reader == "neural" or (settings.reader == "auto" and has_weights):
         if not has_weights:
             raise RuntimeError(f"No reader weights in {path}: train them with python -m training.reader")
-        reader = NeuralReader(index, path, engine=settings.engine, cache_dir=settings.cache_dir)
+        reader, ranker = (
+            NeuralReader(path, engine=settings.engine, cache_dir=settings.cache_dir),
+            CalibratedRanker(index, path),
+        )
     else:
-        reader = SentenceReader(index)
+        reader, ranker = SentenceReader(index), BestSpanRanker()
     reader.warm_up()
-    return reader
+    ranker.warm_up()
+    return reader, ranker
 
 
 def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]) -> bool:
@@ -293,17 +306,3 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
 
 def _quotes(answer: Answer) -> list[Citation]:
     return [*answer.citations, *answer.support, *(c for a in answer.alternatives for c in a.support)]
-
-
-def _citation(passage: Passage, span: Span | None, also_in: tuple[Location, ...] | None = None) -> Citation:
-    return Citation(
-        source=passage.source,
-        paragraph=passage.paragraph,
-        start=passage.start,
-        end=passage.end,
-        text=passage.text,
-        answer_start=span.answer_start if span else None,
-        answer_end=span.answer_end if span else None,
-        score=passage.score,
-        also_in=passage.also_in if also_in is None else also_in,
-    )

@@ -59,6 +59,12 @@ class Passage:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}
 
+    def cited(self, span: Span | None = None, also_in: tuple[Location, ...] | None = None) -> Citation:
+        """The passage as a citation of ``span``'s answer (none: a related passage)."""
+        start, end = (span.answer_start, span.answer_end) if span else (None, None)
+        copies = self.also_in if also_in is None else also_in
+        return Citation(self.source, self.paragraph, self.start, self.end, self.text, start, end, self.score, copies)
+
 
 @dataclass(frozen=True)
 class Span:

@@ -72,6 +72,7 @@ from qa.index.store import IndexStore
 from qa.reading.neural import SHIPPED_READER, NeuralReader, weights_digest
 from qa.search.retriever import HybridRetriever
 from qa.search.tokenization import bm25_tokenize
+from qa.serving.logs import quiet_libraries
 from qa.settings import Settings
 from qa.types import Passage, Span
 
@@ -148,7 +149,7 @@ def _read(
         index, _ = IndexStore(settings).open()
     retriever = HybridRetriever(index, settings)
     # Read as the app reads: the calibrator scores what the shipped engine's reader says.
-    reader = NeuralReader(index, reader_path, calibrator=None, engine=settings.engine, cache_dir=settings.cache_dir)
+    reader = NeuralReader(reader_path, engine=settings.engine, cache_dir=settings.cache_dir)
     readings = []
     started = time.time()
     for i, q in enumerate(questions, 1):
@@ -425,8 +426,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=int, default=1, help="ask only every N-th question (smoke tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
-    for noisy in ("bm25s", "sentence_transformers", "transformers", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    quiet_libraries(logging.ERROR)
 
     settings = Settings.from_env()
     cached = pickle.loads(args.cache.read_bytes()) if args.cache and args.cache.exists() else None

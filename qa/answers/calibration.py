@@ -30,6 +30,7 @@ import numpy as np
 
 from qa.answers.evidence import Evidence, answer_words
 from qa.answers.kinds import QuestionTypes, span_kind
+from qa.search.tokenization import weighted_share
 from qa.settings import SHIPPED_MODELS
 
 SHIPPED_CALIBRATOR = SHIPPED_MODELS / "calibrator" / "calibrator.json"
@@ -125,8 +126,8 @@ def answer_features(
                 math.log1p(e.mentioned_in),
                 retrieval,
                 math.log1p(e.rank),
-                _share(term_weights, in_sentence, total_weight),
-                _share(term_weights, in_passage, total_weight),
+                weighted_share(term_weights, in_sentence),
+                weighted_share(term_weights, in_passage),
                 max(missing, default=0.0) / total_weight if total_weight else 0.0,
                 float(any(name not in _folded(e.best.passage.text) for name in names)),
                 sum(w in question_words for w in words) / len(words) if words else 0.0,
@@ -148,10 +149,6 @@ def question_names(question: str) -> list[str]:
 def _folded(text: str) -> str:
     """Lower case without hyphens and dots: "G-20" and "G20", "U.S." and "US" match."""
     return text.lower().replace("-", "").replace(".", "")
-
-
-def _share(weights: Mapping[str, float], present: set[str], total: float) -> float:
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ and a Jaccard of 0.3, so LSH would miss some groups; the exact index costs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -37,12 +38,52 @@ from qa.types import Paragraph
 # index's sorted arrays every this many paragraphs (the same groups either way).
 FRESH_BATCH = 50_000
 
+T = TypeVar("T")
+
 
 def copies(a: np.ndarray, b: np.ndarray, threshold: float) -> bool:
     """The containment rule on two shingle sets."""
     if min(len(a), len(b)) < MIN_SHINGLES:
         return False
     return len(np.intersect1d(a, b, assume_unique=True)) / min(len(a), len(b)) >= threshold
+
+
+class DisjointSets(Generic[T]):
+    """Union-find: items joined directly or through others form one set,
+    whose root is its least item."""
+
+    def __init__(self) -> None:
+        self._parent: dict[T, T] = {}
+
+    def find(self, item: T) -> T:
+        parent = self._parent
+        parent.setdefault(item, item)
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]  # path halving
+            item = parent[item]
+        return item
+
+    def join(self, a: T, b: T) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            low, high = (ra, rb) if ra < rb else (rb, ra)
+            self._parent[high] = low
+
+    def sets(self) -> dict[T, list[T]]:
+        """Every set, by root, with its members in the order first seen."""
+        members: dict[T, list[T]] = {}
+        for item in list(self._parent):
+            members.setdefault(self.find(item), []).append(item)
+        return members
+
+
+def grouped_rows(labels: np.ndarray) -> np.ndarray:
+    """The rows whose group label another row shares, in row order. With
+    numpy: an archive has a million rows and few copies."""
+    labels = np.asarray(labels, np.int64)
+    if not len(labels):
+        return labels
+    return np.flatnonzero(np.bincount(labels, minlength=len(labels))[labels] > 1)
 
 
 def update_groups(
@@ -67,65 +108,74 @@ def update_groups(
     if old_ids is None:
         old_ids = paragraph_ids(old)
     index = index.without(paragraph_id(*key) for key in removed)
-    # Only rows in groups of two or more matter here: found with numpy, since
-    # an archive has a million rows and few copies.
-    labels = np.asarray(old_labels, np.int64)
-    grouped = np.flatnonzero(np.bincount(labels, minlength=len(labels))[labels] >= 2) if len(labels) else labels
-    members: dict[int, list[int]] = {}  # label -> rows still there
-    lost_member: set[int] = set()
-    for row in grouped.tolist():
-        label = int(labels[row])
-        if (old[row].source, old[row].paragraph) in removed:
-            lost_member.add(label)
-        else:
-            members.setdefault(label, []).append(row)
     by_row = np.argsort(old_ids)
     by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
-    parent: dict[int, int] = {}
 
     def paragraph(pid: int) -> Paragraph:
         if pid in by_id:
             return by_id[pid]
         return old[int(by_row[np.searchsorted(old_ids, pid, sorter=by_row)])]
 
-    def find(i: int) -> int:
-        while parent.get(i, i) != i:
-            parent[i] = parent.get(parent[i], parent[i])
-            i = parent[i]
-        return i
+    sets: DisjointSets[int] = DisjointSets()
+    _rejoin_old_groups(sets, old, np.asarray(old_labels, np.int64), old_ids, removed, threshold)
+    index = _join_added(sets, added, index, paragraph, threshold, common)
+    return [[paragraph(pid) for pid in members] for members in sets.sets().values() if len(members) > 1], index
 
-    def join(i: int, j: int) -> None:
-        a, b = find(i), find(j)
-        if a != b:
-            parent[b] = a
 
+def _rejoin_old_groups(
+    sets: DisjointSets[int],
+    old: Sequence[Paragraph],
+    labels: np.ndarray,
+    old_ids: np.ndarray,
+    removed: set[tuple[str, int]],
+    threshold: float,
+) -> None:
+    """The last build's groups, less the removed paragraphs. A group that lost
+    a member is checked again: the member that went may have been what joined
+    the others."""
+    members: dict[int, list[int]] = {}  # label -> rows still there
+    lost_member: set[int] = set()
+    for row in grouped_rows(labels).tolist():
+        label = int(labels[row])
+        if (old[row].source, old[row].paragraph) in removed:
+            lost_member.add(label)
+        else:
+            members.setdefault(label, []).append(row)
     for label, rows in members.items():
         ids = [int(old_ids[r]) for r in rows]
         if label not in lost_member:
             for pid in ids[1:]:
-                join(ids[0], pid)
+                sets.join(ids[0], pid)
             continue
-        # The member that went may have been what joined the others: check them again.
-        sets = [shingles(old[r].text) for r in rows]
+        texts = [shingles(old[r].text) for r in rows]
         for i in range(len(rows)):
             for j in range(i + 1, len(rows)):
-                if old[rows[i]].source != old[rows[j]].source and copies(sets[i], sets[j], threshold):
-                    join(ids[i], ids[j])
+                if old[rows[i]].source != old[rows[j]].source and copies(texts[i], texts[j], threshold):
+                    sets.join(ids[i], ids[j])
 
-    # New paragraphs: candidates from the shingle index, and from each other. A
-    # shingle already held by more than `common` paragraphs ("according to
-    # the") is phrasing, not a sign of copying: it finds no candidates, which
-    # keeps an archive's update from comparing each paragraph with thousands.
-    # It still counts in a candidate's containment, computed exactly. (Its
-    # first holders may have been grouped before it became common: at the
-    # default, only boilerplate repeated across a thousand paragraphs is
-    # affected; the corpora in the tests have none.)
+
+def _join_added(
+    sets: DisjointSets[int],
+    added: Sequence[Paragraph],
+    index: ShingleIndex | ShingleLayers,
+    paragraph: Callable[[int], Paragraph],
+    threshold: float,
+    common: int,
+) -> ShingleIndex | ShingleLayers:
+    """New paragraphs joined to their copies: candidates from the shingle
+    index, and from each other. Returns the shingle index with them added.
+
+    A shingle already held by more than ``common`` paragraphs ("according to
+    the") is phrasing, not a sign of copying: it finds no candidates, which
+    keeps an archive's update from comparing each paragraph with thousands.
+    It still counts in a candidate's containment, computed exactly. (Its
+    first holders may have been grouped before it became common: at the
+    default, only boilerplate repeated across a thousand paragraphs is
+    affected.)"""
     fresh: dict[int, np.ndarray] = {}
     fresh_postings: dict[int, list[int]] = defaultdict(list)
     for p in added:
-        if (
-            len(fresh) >= FRESH_BATCH
-        ):  # into the index's arrays: Python dicts of a million paragraphs' shingles take tens of GB
+        if len(fresh) >= FRESH_BATCH:  # Python dicts of a million paragraphs' shingles would take tens of GB
             index, fresh, fresh_postings = index.with_added(fresh), {}, defaultdict(list)
         s = shingles(p.text)
         if len(s) < MIN_SHINGLES:
@@ -148,16 +198,11 @@ def update_groups(
                 other_set = fresh[other] if other in fresh else shingles(candidate.text)
                 count = len(np.intersect1d(s, other_set, assume_unique=True))
             if count / min(len(s), size) >= threshold:
-                join(other, pid)
+                sets.join(other, pid)
         fresh[pid] = s
         for h in hashes:
             fresh_postings[h].append(pid)
-    components: dict[int, list[Paragraph]] = {}
-    for pid in parent:
-        components.setdefault(find(pid), []).append(paragraph(pid))
-    for root, group in components.items():
-        group.append(paragraph(root))
-    return [c for c in components.values() if len(c) > 1], index.with_added(fresh)
+    return index.with_added(fresh)
 
 
 def group_labels(
@@ -191,17 +236,8 @@ def syndication_families(sources_by_group: Sequence[Sequence[str]]) -> dict[str,
     """Sources that share a duplicate paragraph group belong to one family,
     named by its first source in name order; ``sources_by_group`` lists the
     sources of each group."""
-    parent: dict[str, str] = {}
-
-    def find(s: str) -> str:
-        parent.setdefault(s, s)
-        while parent[s] != s:
-            parent[s] = parent[parent[s]]
-            s = parent[s]
-        return s
-
+    families: DisjointSets[str] = DisjointSets()
     for sources in sources_by_group:
-        roots = sorted({find(s) for s in sources})
-        for other in roots[1:]:
-            parent[other] = roots[0]
-    return {s: find(s) for s in parent}
+        for source in sources:
+            families.join(sources[0], source)
+    return {source: root for root, members in families.sets().items() for source in members}

@@ -1,27 +1,11 @@
-"""Files that are whole or absent: atomic replacement, fsync, and checksums.
-"""
+"""Files that are whole or absent: atomic replacement, fsync, and checksums."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import datetime as dt
-import fcntl
-import functools
-import gc
 import hashlib
-import json
-import logging
-import math
 import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-import numpy as np
 
 
 def build_file_digest(path: Path, previous: Path | None, known: dict[str, str]) -> str:

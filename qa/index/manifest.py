@@ -1,40 +1,52 @@
-"""What a build's manifest records, and which corpus files it lets an update skip.
-"""
+"""What a build's manifest records, and which corpus files it lets an update skip."""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import datetime as dt
-import fcntl
-import functools
-import gc
-import hashlib
-import json
-import logging
-import math
-import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-import numpy as np
 
+from qa.index.view import IndexView
+from qa.search import embeddings
+from qa.search.faiss import resolve_index_type
+from qa.settings import Settings
 
-# Bump when paragraph splitting or the stored layout changes: older builds are
-# then rebuilt from scratch instead of being reused.
+# Bump when paragraph splitting changes: older builds are then rebuilt from
+# scratch instead of being reused.
 FORMAT_VERSION = 2
-
-
-# The layout of the search backends' files in a build (qa/search/base.py), and
-# of the paragraphs, vectors and shingles (2: base and delta layers).
+# The layout of the search backends' files in a build, and of the paragraphs,
+# vectors and shingles: a build in another layout is rebuilt.
 BACKENDS_VERSION = 2
-
-
 LAYOUT_VERSION = 2
+
+
+def manifest_for(settings: Settings, index: IndexView, files: dict[str, dict], dim: int, built_at: str) -> dict:
+    """A new build's manifest, less its files' checksums (the writer adds those)."""
+    return {
+        "format": FORMAT_VERSION,
+        "layout": LAYOUT_VERSION,
+        "model": settings.model,
+        "model_path": embeddings.model_path(settings.model),
+        "dimension": dim,
+        "index_type": resolve_index_type(settings.index_type, len(index.paragraphs)),
+        "duplicate_threshold": settings.duplicate_threshold,
+        "versions": library_versions(),
+        "corpus": str(Path(settings.corpus_dir).resolve()),
+        "built_at": built_at,
+        "paragraphs": len(index.paragraphs),
+        "files": {source: entry | {"added": entry.get("added", built_at)} for source, entry in files.items()},
+        "backends": BACKENDS_VERSION,
+        "backend": settings.backend,
+    }
+
+
+def outdated(manifest: dict) -> str | None:
+    """Why a build's layout is not the one this version reads, or None."""
+    for key, version in (("layout", LAYOUT_VERSION), ("backends", BACKENDS_VERSION)):
+        if manifest.get(key) != version:
+            return f"its {key} version is {manifest.get(key)}, this version reads {version}"
+    return None
 
 
 def known_files(manifest: dict) -> Callable[[str, int, int], bool]:
@@ -44,12 +56,7 @@ def known_files(manifest: dict) -> Callable[[str, int, int], bool]:
 
     def known(source: str, size: int, mtime_ns: int) -> bool:
         f = files.get(source)
-        return (
-            f is not None
-            and "outlet" in f  # listed before outlets were recorded: read once more
-            and f.get("mtime_ns") is not None
-            and (f.get("size"), f["mtime_ns"]) == (size, mtime_ns)
-        )
+        return f is not None and f.get("mtime_ns") is not None and (f.get("size"), f["mtime_ns"]) == (size, mtime_ns)
 
     return known
 

@@ -1,27 +1,10 @@
-"""Memory during and after an update of a large index.
-"""
+"""Memory during and after an update of a large index."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import datetime as dt
-import fcntl
-import functools
 import gc
-import hashlib
-import json
-import logging
-import math
-import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
-import numpy as np
 
 
 @contextlib.contextmanager

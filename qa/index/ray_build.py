@@ -15,10 +15,11 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-import numpy as np
-from qa.index.store import Embedder
-from qa.search import embeddings
 
+import numpy as np
+
+from qa.index.build import Embedder
+from qa.search import embeddings
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-import numpy as np
-from qa.types import Paragraph
-from qa.layers import layer_change
-from qa.layers import link_or_write
-from qa.layers import new_base_name
-from qa.corpus.articles import paragraph_ids
-from qa.layers import should_fold
 
+import numpy as np
+
+from qa.corpus.articles import paragraph_ids
+from qa.layers import layer_change, link_or_write, new_base_name, should_fold
+from qa.types import Paragraph
 
 # Rows encoded or decoded at a time. The whole file as one string would cost
 # gigabytes at a million paragraphs: four bytes a character once a single
@@ -49,12 +47,10 @@ def write_rows(path: Path, paragraphs: list[Paragraph]) -> None:
 
 def read_rows(path: Path) -> list[Paragraph]:
     """The paragraphs :func:`write_rows` wrote, a chunk of lines at a time (JSON
-    escapes line breaks inside strings). A file written as one line, as
-    builds before this layout were, is read whole."""
+    escapes line breaks inside strings)."""
     with open(path, encoding="utf-8", newline="\n") as f:
-        first = f.readline()
-        if first.rstrip("\n") != "[":
-            return [Paragraph(*row) for row in json.loads(first + f.read())]
+        if f.readline().rstrip("\n") != "[":
+            raise ValueError(f"{path.name}: not a file of paragraph rows")
         paragraphs: list[Paragraph] = []
         lines: list[str] = []
 

@@ -1,36 +1,20 @@
-"""A loaded index: its paragraphs, their copy groups, the search backends and term weights.
-"""
+"""A loaded index: its paragraphs, their copy groups, the search backends and term weights."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import datetime as dt
-import fcntl
 import functools
-import gc
-import hashlib
-import json
-import logging
 import math
-import os
-import shutil
-import tempfile
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
+from dataclasses import dataclass
+
 import numpy as np
-from qa.search.bm25 import Bm25Backend
-from qa.types import Paragraph
-from qa.search.tokenization import QUESTION_WORDS
-from qa.search.base import SearchBackend
+
+from qa.corpus.copies import grouped_rows, syndication_families
 from qa.corpus.shingles import ShingleLayers
-from qa.types import SourceInfo
 from qa.index.rows import ParagraphRows
-from qa.search.tokenization import bm25_tokenize
-from qa.corpus.copies import syndication_families
+from qa.search.base import SearchBackend
+from qa.search.bm25 import Bm25Backend
+from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize
+from qa.types import Paragraph, SourceInfo
 
 
 @dataclass
@@ -73,13 +57,8 @@ class IndexView:
 
     @functools.cached_property
     def _group_members(self) -> dict[int, list[int]]:
-        # With numpy: an archive has a million rows and few copies.
-        labels = np.asarray(self.groups, np.int64)
-        if not len(labels):
-            return {}
-        grouped = np.flatnonzero(np.bincount(labels, minlength=len(labels))[labels] > 1)
         members: dict[int, list[int]] = {}
-        for row in grouped.tolist():
+        for row in grouped_rows(np.asarray(self.groups, np.int64)).tolist():
             members.setdefault(self.groups[row], []).append(row)
         return members
 
@@ -131,9 +110,8 @@ class IndexView:
                 title=f["title"],
                 paragraphs=f["paragraphs"],
                 sha256=f["sha256"],
-                outlet=f.get("outlet", ""),
-                # Indexes built before "added" was recorded: the build time is the best known.
-                added=f.get("added", self.manifest["built_at"]),
+                outlet=f["outlet"],
+                added=f["added"],
             )
             for name, f in sorted(self.manifest["files"].items())
         }

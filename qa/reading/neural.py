@@ -1,6 +1,5 @@
 """The neural reader: a fine-tuned span-extraction transformer over the
-retrieved passages (see training/reader.py and qa/models/reader/README.md),
-with a calibrated answer scorer (qa/answers/calibration.py).
+retrieved passages (see training/reader.py and qa/models/reader/README.md).
 """
 
 from __future__ import annotations
@@ -11,14 +10,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.answers.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
-from qa.answers.evidence import Evidence
-from qa.answers.kinds import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
-from qa.index.view import IndexView
 from qa.reading.sentences import sentence_spans
 from qa.reading.span_model import SpanModel, SpanScore
 from qa.runtime import Engine, reader_file, session
-from qa.search.tokenization import bm25_tokenize
 from qa.settings import SHIPPED_MODELS
 from qa.timing import stage
 from qa.types import Passage, Span
@@ -42,11 +36,6 @@ def load_span_model(path: str, engine: str = Engine.TORCH.value, cache_dir: str 
     return SpanModel(path)
 
 
-@functools.lru_cache(maxsize=2)
-def load_calibrator(path: str) -> Calibrator:
-    return Calibrator.load(path)
-
-
 @functools.lru_cache(maxsize=4)
 def weights_digest(path: str) -> str:
     """The first 16 hex digits of the reader weights' sha256."""
@@ -55,54 +44,24 @@ def weights_digest(path: str) -> str:
 
 class NeuralReader:
     """Reads each passage with the span model and keeps its ``spans_per_passage``
-    best spans with their raw scores and their window's "no answer" score.
-    Aggregated answers are ranked by evidence and answer kind, and the
-    calibrator gives each the probability that it is right (qa/answers/calibration.py)."""
+    best spans with their raw scores and their window's "no answer" score."""
 
     def __init__(
         self,
-        index: IndexView,
         path: Path | str = SHIPPED_READER,
-        calibrator: Path | str | None = SHIPPED_CALIBRATOR,
-        question_types: Path | str = SHIPPED_TYPES,
         spans_per_passage: int = 5,
         engine: Engine | str = Engine.TORCH,
         cache_dir: Path | str | None = None,
     ):
-        self.index = index
         self.path = str(path)
         self.engine = Engine(engine)
         self.cache_dir = str(cache_dir) if cache_dir else None
-        # None only while a calibrator is being fitted: the reader then finds spans but cannot score answers.
-        self.calibrator_path = str(calibrator) if calibrator else None
-        self.question_types_path = str(question_types)
         self.spans_per_passage = spans_per_passage
         self.span_model: SpanModel | None = None
-        self.calibrator: Calibrator | None = None
-        self.question_types: QuestionTypes | None = None
 
     def warm_up(self) -> None:
-        if self.span_model is not None:
-            return
-        self.span_model = load_span_model(self.path, self.engine.value, self.cache_dir)
-        self.question_types = load_question_types(self.question_types_path)
-        gazetteers()  # about a second: not on the first question
-        self.index.term_weights("warm up")  # likewise: builds what term weights read
-        if self.calibrator_path is None:
-            return
-        self.calibrator = load_calibrator(self.calibrator_path)
-        fitted_for = self.calibrator.about.get("reader_weights")
-        if fitted_for and fitted_for != weights_digest(self.path):
-            log.warning(
-                "The answer calibrator was fitted for other reader weights (%s): confidences may be off; "
-                "refit it with python -m training.calibrator",
-                fitted_for,
-            )
-
-    @property
-    def abstain_below(self) -> float:
-        self.warm_up()
-        return self.calibrator.threshold
+        if self.span_model is None:
+            self.span_model = load_span_model(self.path, self.engine.value, self.cache_dir)
 
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
@@ -136,20 +95,6 @@ class NeuralReader:
                 )
         spans.sort(key=lambda s: -s.score)
         return spans
-
-    def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
-        self.warm_up()
-        ranked = rank_answers(question, answers, self.question_types, self.calibrator.rank_weights)
-        features = answer_features(
-            question,
-            ranked,
-            self.question_types,
-            self.index.term_weights(question),
-            bm25_tokenize,
-            self.calibrator.lead_cap,
-        )
-        probabilities = self.calibrator.probabilities(features)
-        return [(float(p), e) for p, (_, e) in zip(probabilities, ranked, strict=True)]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

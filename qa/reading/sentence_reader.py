@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from qa.answers.evidence import Evidence
 from qa.index.view import IndexView
 from qa.reading.sentences import sentence_spans
 from qa.search import embeddings
-from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize
+from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize, weighted_share
 from qa.types import Passage, Span
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
@@ -104,12 +103,6 @@ def _words(text: str) -> set[str]:
     return words | {w.replace(".", "").lower() for w in re.findall(r"\w+(?:\.\w+)+\.?", text)}
 
 
-def _coverage(weights: dict[str, float], present: set[str]) -> float:
-    """Share of the weighted terms that occur in ``present``."""
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-
-
 def _trim_known(sentence: str, start: int, end: int, known: set[str]) -> tuple[int, int]:
     """Shrink ``sentence[start:end]`` past words the question already says
     ("Russia Jon Huntsman" → "Jon Huntsman" for "ambassador to Russia")."""
@@ -139,20 +132,12 @@ class SentenceReader:
     not part of the question and stands nearest to the question's words.
     """
 
-    # Answerable seed_dev questions scored 0.52 and up, unanswerable ones 0.31
-    # and below, when it was the only reader.
-    abstain_below = 0.40
-
     def __init__(self, index: IndexView, weights: tuple[float, float, float] = (0.45, 0.45, 0.10)):
         self.index = index
         self.weights = weights
 
     def warm_up(self) -> None:
         embeddings.load_encoder(self.index.model)
-
-    def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
-        """By the best sentence score behind each answer (already in [0, 1])."""
-        return sorted(((e.best.score, e) for e in answers), key=lambda se: -se[0])
 
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
@@ -172,10 +157,10 @@ class SentenceReader:
         tokens = bm25_tokenize(texts)  # one call for all sentences: this is the hot path
         for (passage, a, b), text, cosine, sentence_tokens in zip(candidates, texts, cosines, tokens, strict=True):
             sentence_terms = set(sentence_tokens)
-            coverage = _coverage(question_terms, sentence_terms)
+            coverage = weighted_share(question_terms, sentence_terms)
             if context_terms:
                 # The question itself decides; the earlier turn only breaks ties.
-                coverage = 0.8 * coverage + 0.2 * _coverage(context_terms, sentence_terms)
+                coverage = 0.8 * coverage + 0.2 * weighted_share(context_terms, sentence_terms)
             w_cos, w_cov, w_ret = self.weights
             score = w_cos * max(float(cosine), 0.0) + w_cov * coverage + w_ret * passage.score
             if _HEADLINE.fullmatch(text):

@@ -22,6 +22,8 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from qa.types import Paragraph
+
 
 class Rows(NamedTuple):
     """Paragraphs handed to a backend: ids, texts and vectors, row by row."""
@@ -61,3 +63,22 @@ def top_hits(ids: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, flo
     else:
         order = np.lexsort((np.arange(len(ids)), -scores))
     return [(int(ids[i]), float(scores[i])) for i in order]
+
+
+class SearchableIndex(Protocol):
+    """What the retriever needs of a loaded index (qa/index/view.py): its
+    paragraphs by row, their copy groups, and both searches by row."""
+
+    paragraphs: Sequence[Paragraph]
+    groups: Sequence[int]  # copy group per row: syndicated copies share one
+
+    @property
+    def model(self) -> str:
+        """The embedding model its vectors were made with."""
+        ...
+
+    def dense_search(self, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]: ...
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]: ...
+
+    def copies_of(self, row: int) -> list[int]: ...

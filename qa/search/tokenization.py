@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Collection, Mapping
 
 
 def bm25_tokenize(texts: list[str]) -> list[list[str]]:
@@ -39,3 +40,9 @@ QUESTION_WORDS = frozenset(
     "the a an of in on at to for with and or s he she him her his it its they them their this that these those there "
     "then i you we our your me my can could would should will shall may might".split()
 )
+
+
+def weighted_share(weights: Mapping[str, float], present: Collection[str]) -> float:
+    """Share of the weighted terms (e.g. a question's term weights) that occur in ``present``."""
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0

@@ -1,0 +1,91 @@
+"""What an update changes: the corpus files added, changed, removed and unchanged since the last build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.corpus.articles import CorpusReadResult, SkippedFile
+from qa.index.manifest import trusted_mtime
+from qa.types import Paragraph
+
+
+@dataclass
+class UpdateReport:
+    """What an index update did, for messages and tests."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    embedded_paragraphs: int = 0
+    rebuilt_because: str | None = None  # set when the old index could not be reused
+    read_only: bool = False  # the index folder could not be written: served as it was
+
+    @property
+    def up_to_date(self) -> bool:
+        return not (self.added or self.changed or self.removed or self.rebuilt_because)
+
+
+@dataclass
+class Changes:
+    """The corpus against the last build: the report, the next manifest's entry
+    per article, and the paragraphs of added and changed articles."""
+
+    report: UpdateReport
+    files: dict[str, dict]
+    to_embed: list[Paragraph]
+
+
+def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: int, reason: str | None) -> Changes:
+    """``corpus`` (read at ``read_at_ns``) against the last build's files. A file
+    known by its size and modification time was not read: it is unchanged."""
+    report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
+    files: dict[str, dict] = {}
+    to_embed: list[Paragraph] = []
+    read = {a.source: a for a in corpus.articles}
+    for source in sorted([*read, *corpus.unread]):
+        previous, article = old_files.get(source), read.get(source)
+        size, mtime_ns = corpus.stats[source]
+        stat = {"size": size, "mtime_ns": trusted_mtime(mtime_ns, read_at_ns)}
+        if previous and (article is None or previous["sha256"] == article.sha256):
+            report.unchanged.append(source)
+            files[source] = previous | stat
+            if article is not None:  # read again (touched, same text): listed as it reads today
+                files[source] |= {"title": article.title, "outlet": article.outlet}
+        else:
+            (report.changed if previous else report.added).append(source)
+            files[source] = {
+                "sha256": article.sha256,
+                "title": article.title,
+                "outlet": article.outlet,
+                "paragraphs": len(article.paragraphs),
+            } | stat
+            to_embed.extend(article.paragraphs)
+    report.removed = sorted(s for s in old_files if s not in files)
+    return Changes(report, files, to_embed)
+
+
+def compare_served(corpus: CorpusReadResult, files: dict[str, dict]) -> UpdateReport:
+    """What an index served as it is (its folder cannot be written) lacks of ``corpus``, read whole."""
+    report = UpdateReport(skipped=list(corpus.skipped), read_only=True)
+    for article in corpus.articles:
+        known = files.get(article.source)
+        if not known:
+            report.added.append(article.source)
+        elif known["sha256"] != article.sha256:
+            report.changed.append(article.source)
+        else:
+            report.unchanged.append(article.source)
+    report.removed = sorted(set(files) - {a.source for a in corpus.articles})
+    return report
+
+
+def empty_corpus_message(folder: Path, corpus: CorpusReadResult) -> str:
+    msg = f"No readable articles in {folder}/: add UTF-8 .txt files there."
+    if corpus.skipped:
+        msg += " Skipped: " + "; ".join(f"{s.source} ({s.reason})" for s in corpus.skipped)
+    if corpus.ignored:
+        msg += f" Ignored {len(corpus.ignored)} file(s) that are not .txt."
+    return msg

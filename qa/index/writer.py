@@ -1,0 +1,80 @@
+"""Builds in the index folder: which one is current, and writing the next one whole or not at all.
+
+A build is written into a temporary folder and only becomes current when
+``CURRENT`` is replaced, so a crash mid-build leaves the previous build in
+use. Files a build shares with the one before it (a base not folded since)
+are hard links, and keep their checksums.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from qa.index.errors import IndexCorrupt, IndexMissing
+from qa.index.files import atomic_write_text, build_file_digest, fsync_tree
+from qa.index.view import IndexView
+
+
+def current_build(folder: Path) -> Path:
+    """The build folder ``CURRENT`` names; IndexMissing or IndexCorrupt if none can be used."""
+    pointer = folder / "CURRENT"
+    if not pointer.exists():
+        raise IndexMissing(f"No index in {folder}/ yet.")
+    try:
+        name = pointer.read_text("utf-8").strip()
+        build = folder / name
+        ok = name.startswith("build-") and "/" not in name and build.is_dir()
+    except (OSError, UnicodeDecodeError, ValueError) as err:  # a folder, binary bytes, a name too long
+        raise IndexCorrupt(f"{pointer} is unreadable ({type(err).__name__})") from err
+    if not ok:
+        raise IndexCorrupt(f"{pointer} does not name a build folder of this index")
+    return build
+
+
+def write_build(
+    folder: Path,
+    index: IndexView,
+    group_ids: list[list[int]],
+    manifest: dict,
+    previous: Path | None,
+    known: dict[str, str],
+    stamp: dt.datetime,
+) -> str:
+    """Write ``index`` as a new build with ``manifest`` (its checksums added) and
+    make it current; returns the build's name. ``previous`` is the current
+    build, whose files the new one may link; ``known`` its checksums."""
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=folder))
+    try:
+        index.stored.save(tmp, previous)
+        index.dense.save(tmp, previous)
+        index.lexical.save(tmp, previous)
+        index.shingles.save(tmp, previous)
+        (tmp / "groups.json").write_text(json.dumps(group_ids), "utf-8")
+        manifest["artifacts"] = {
+            f.relative_to(tmp).as_posix(): build_file_digest(f, previous, known)
+            for f in sorted(tmp.rglob("*"))
+            if f.is_file()
+        }
+        # No indent: an indented dump takes json's pure-Python path, seconds on a large archive.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+        fsync_tree(tmp)
+        build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
+        os.rename(tmp, build)
+        atomic_write_text(folder / "CURRENT", build.name + "\n")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    # The build it replaces stays one generation, for readers still opening it.
+    remove_old_builds(folder, keep={build.name, previous.name if previous else ""})
+    return build.name
+
+
+def remove_old_builds(folder: Path, keep: set[str]) -> None:
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name not in keep and entry.name.startswith(("build-", ".tmp-build-")):
+            shutil.rmtree(entry, ignore_errors=True)
