@@ -24,7 +24,6 @@ import numpy as np
 # its own rows (an HNSW graph is then rebuilt without them).
 DELTA_SHARE = 0.05
 
-
 HIDDEN_SHARE = 0.1
 
 

@@ -34,7 +34,6 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -105,7 +104,6 @@ def export_reader(weights: Path, out: Path) -> None:
 
 # Named in the int8 file's name, so a changed recipe never meets a file made by the old one.
 INT8_RECIPE = "v2"
-
 
 INT8_OPS = ["MatMul", "Attention"]  # not EmbedLayerNormalization: the embedding tables stay fp32
 

@@ -57,7 +57,7 @@ class Settings:
     # syndicated copies of each other (see docs in qa/corpus/copies.py).
     duplicate_threshold: float = 0.75
     group_duplicates: bool = True
-    # "sentence" (the first-version reader), "neural" (the trained span model
+    # "sentence" (qa/reading/sentence_reader.py, no weights), "neural" (the trained span model
     # in reader_model, default: the one shipped in qa/models/reader) or "auto"
     # (neural when its weights are there).
     reader: str = "auto"

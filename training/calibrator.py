@@ -78,9 +78,7 @@ from qa.types import Passage, Span
 
 log = logging.getLogger("training.calibrator")
 
-
 RIGHT_F1 = 0.5  # an answer this close to a gold answer counts as right
-
 
 CHECK_QUESTIONS = 2000
 
@@ -444,7 +442,7 @@ def main(argv: list[str] | None = None) -> None:
             kept = {"engine": settings.engine, "reader_weights": weights, "readings": [vars(r) for r in readings]}
             args.cache.write_bytes(pickle.dumps(kept))
 
-    from qa.answers.kinds import load_question_types
+    from qa.reading.kinds import load_question_types
 
     types = load_question_types()
     fit_readings = [r for r in readings if r.half == "fit"]

@@ -1,4 +1,4 @@
-"""Fitting the question-kind model (qa/answers/kinds.py) on SQuAD v1.1 train.
+"""Fitting the question-kind model (qa/reading/kinds.py) on SQuAD v1.1 train.
 
 python -m training.question_kinds --train ../shared/squad/train-v1.1-explorer.json
 """
@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.answers.kinds import SHIPPED_TYPES, QuestionTypes, question_tokens, span_kind
+from qa.reading.kinds import SHIPPED_TYPES, QuestionTypes, question_tokens, span_kind
 
 
 def fit_question_types(questions: Sequence[str], answers: Sequence[str], min_count: int = 10) -> QuestionTypes:

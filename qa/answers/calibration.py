@@ -8,7 +8,7 @@ training.calibrator``; what they were fitted on and how they score are in
 - The ranker orders a question's answers by a weighted sum of
   :data:`RANK_FEATURES`: pooled evidence (:mod:`qa.answers.evidence`), the log
   probability that an answer to the question is of the answer's kind
-  (:mod:`qa.answers.kinds`, floored at :data:`PRIOR_FLOOR`) and the retrieval
+  (:mod:`qa.reading.kinds`, floored at :data:`PRIOR_FLOOR`) and the retrieval
   score, fitted as a conditional logit (a softmax over each question's
   answers): a country rarely answers "which city".
 - The calibrator, a logistic regression over :data:`FEATURES`, turns an
@@ -29,24 +29,20 @@ from pathlib import Path
 import numpy as np
 
 from qa.answers.evidence import Evidence, answer_words
-from qa.answers.kinds import QuestionTypes, span_kind
+from qa.reading.kinds import QuestionTypes, span_kind
 from qa.search.tokenization import weighted_share
 from qa.settings import SHIPPED_MODELS
 
 SHIPPED_CALIBRATOR = SHIPPED_MODELS / "calibrator" / "calibrator.json"
 
-
 # The question-type model is never trusted beyond 99%: its own labels are rules.
 PRIOR_FLOOR = 0.01
-
 
 # The lead of a lone answer, and the most any lead counts, for calibrators
 # fitted before the cap was chosen by the fit (their files do not name one).
 UNFITTED_LEAD_CAP = 10.0
 
-
 RANK_FEATURES = ("evidence", "prior", "retrieval")
-
 
 FEATURES = (
     "evidence",  # pooled margin over "no answer", across passages (log-sum-exp)

@@ -21,11 +21,9 @@ _BACK_REFERENCE = re.compile(
 
 _CONTENT_WORD = re.compile(r"\b[A-Za-z][a-z]{3,}\b|\b[A-Z][A-Za-z]+\b|\d+")
 
-
 # A conversation's earlier turns: only the last exchange is read, so these are
 # generous; they keep a client from making the server hold megabytes per call.
 MAX_TURNS = 50
-
 
 MAX_TURN_CHARS = 20_000
 
@@ -84,23 +82,18 @@ def _last_turn(history: Sequence[Message]) -> tuple[str, str]:
 
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|they|them)\b", re.I)
 
-
 _NAME_ANSWER = re.compile(r"[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*){0,4}")
-
 
 # Capitalised runs after the first word (which is capitalised anyway).
 _NAME = re.compile(r"(?<!^)\b[A-Z][\w’'.\-]*(?:\s+[A-Z][\w’'.\-]*)*")
 
-
 _THING = re.compile(r"\b(it|its)\b", re.I)
-
 
 # A noun phrase opened by "the": names and numbers ("the G20", "the New Start"),
 # then at most two lower-case words ("summit", "foreign minister"), never one
 # of the words that end a noun phrase in a question (auxiliaries,
 # prepositions, common verbs).
 _THE_PHRASE = re.compile(r"\bthe((?:\s+[A-Z0-9][\w’'\-]*)*)((?:\s+[a-z][\w’'\-]*){0,2})")
-
 
 _NOT_IN_PHRASE = frozenset(
     "be been being is are was were will would shall should can could may might must do does did has have had "

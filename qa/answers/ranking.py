@@ -15,8 +15,8 @@ from typing import Protocol
 
 from qa.answers.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
 from qa.answers.evidence import Evidence
-from qa.answers.kinds import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
 from qa.index.view import IndexView
+from qa.reading.kinds import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
 from qa.reading.neural import weights_digest
 from qa.search.tokenization import bm25_tokenize
 
@@ -66,7 +66,7 @@ class CalibratedRanker:
         if self.calibrator is not None:
             return
         self.question_types = load_question_types(self.question_types_path)
-        gazetteers()  # about a second: not on the first question
+        gazetteers()  # slow to load: not on the first question
         self.index.term_weights("warm up")  # likewise: builds what term weights read
         self.calibrator = load_calibrator(self.calibrator_path)
         fitted_for = self.calibrator.about.get("reader_weights")

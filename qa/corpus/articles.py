@@ -27,13 +27,10 @@ from qa.types import Article, Paragraph
 
 log = logging.getLogger(__name__)
 
-
 # A hard-wrapped block's lines (all but its last) are prose of about this width.
 WRAP_WIDTH = range(40, 101)
 
-
 TITLE_MAX_WORDS = 25
-
 
 _BOILERPLATE = re.compile(
     r"""^(?:
@@ -64,12 +61,9 @@ _LINK_LIST_HEADER = re.compile(
 
 _SENTENCE_END = re.compile(r"""[.!?]["'”’)\]]*$""")
 
-
 _LIST_ITEM = re.compile(r"\s*(?:[*•\-–]|\d+[.)])\s")
 
-
 _TRUNCATED_TEASER = re.compile(r"(?:…|\.\.\.)$")
-
 
 # A wire dateline opening a lead names the outlet: "(Persia Digest) - ...",
 # "LONDON (Reuters) - ...", "WASHINGTON, May 10 (AP) — ...".
@@ -123,7 +117,7 @@ def read_corpus(
             ignored.append(source)
             continue
         try:
-            st = os.stat(os.path.join(root, source))  # strings, not Paths: 20k files in 0.1 s
+            st = os.stat(os.path.join(root, source))  # strings, not Paths: a stat per file is the whole cost of a scan
             stats[source] = (st.st_size, st.st_mtime_ns)
             if known is not None and known(source, st.st_size, st.st_mtime_ns):
                 unread.append(source)

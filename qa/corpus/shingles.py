@@ -22,14 +22,11 @@ from qa.layers import load_layers, new_base_name, save_layers, should_fold
 
 SHINGLE_WORDS = 3
 
-
 # Paragraphs shorter than this many shingles are too generic to call copies.
 MIN_SHINGLES = 6
 
-
 # A shingle in more paragraphs than this is common phrasing: it suggests no copies.
 COMMON_SHINGLE = 1000
-
 
 _WORD = re.compile(r"\w+")
 

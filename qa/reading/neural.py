@@ -19,7 +19,6 @@ from qa.types import Passage, Span
 
 log = logging.getLogger(__name__)
 
-
 SHIPPED_READER = SHIPPED_MODELS / "reader"
 
 

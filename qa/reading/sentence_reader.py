@@ -1,7 +1,6 @@
-"""Readers pick the answer span inside retrieved passages, without generating text.
-
-Any reader implements :class:`Reader`; the pipeline knows nothing else about
-it, so the neural reader can replace the first-version :class:`SentenceReader`.
+"""The sentence reader: the best sentence, narrowed to a short span when the
+question asks for a short fact. No weights to load: the reader used when
+there are no neural reader weights (``reader = "sentence"`` or ``"auto"``).
 """
 
 from __future__ import annotations
@@ -10,22 +9,17 @@ import re
 from collections.abc import Sequence
 
 from qa.index.view import IndexView
+from qa.reading.kinds import QuestionTypes, load_question_types
 from qa.reading.sentences import sentence_spans
 from qa.search import embeddings
 from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize, weighted_share
 from qa.types import Passage, Span
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-
-
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 
-
 _NUMBER_WORD = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|thousands|millions|dozens|several|a few)"
-
-
 _UNIT = r"(?:hour|minute|day|week|month|year|dozen|hundred|thousand|million|billion|percent)s?"
-
 
 _PATTERNS = {
     "date": re.compile(
@@ -46,29 +40,26 @@ _PATTERNS = {
 }
 
 
-_ANSWER_TYPES = [
-    (re.compile(r"^\s*(?:who|whom|whose)\b", re.I), "name"),
-    (re.compile(r"^\s*when\b|\bwhat (?:date|day|year|month|time)\b|\buntil when\b|^\s*until what\b", re.I), "date"),
-    (re.compile(r"^\s*how (?:many|much|long|old|far)\b", re.I), "quantity"),
-    (
-        re.compile(r"^\s*where\b|\bin which (?:city|country|town|place|region)\b|\bwhich (?:city|country)\b", re.I),
-        "name",
-    ),
-    (re.compile(r"^\s*which\s+\w+\s+(?:did|was|were|is|are|does|do|has|have)\b", re.I), "name"),
-]
+# The pattern a question's most likely answer kind (qa/reading/kinds.py) is narrowed to;
+# other kinds (phrases, clauses) are answered with the whole sentence.
+_PATTERN_OF_KIND = {
+    "name": "name",
+    "organisation": "name",
+    "city": "name",
+    "country": "name",
+    "place": "name",
+    "date": "date",
+    "number": "quantity",
+}
 
 
-def answer_type(question: str) -> str | None:
-    """The kind of short answer a question asks for, or None (answer with the
-    sentence)."""
-    for pattern, kind in _ANSWER_TYPES:
-        if pattern.search(question):
-            return kind
-    return None
+def answer_pattern(question: str, types: QuestionTypes) -> str | None:
+    """The pattern of the short answer a question asks for, or None (answer with the sentence)."""
+    probabilities = types.probabilities(question)
+    return _PATTERN_OF_KIND.get(max(probabilities, key=probabilities.get))
 
 
 _HEADLINE = re.compile(r"(?:\S+\s+){0,14}\S*[^.!?\"”’'\s]")
-
 
 _TITLES = {
     "President",
@@ -84,12 +75,9 @@ _TITLES = {
 
 _WHO = re.compile(r"^\s*(?:who|whom|whose)\b", re.I)
 
-
 _WHERE = re.compile(r"^\s*where\b|\bwhich (?:city|country|town|place|region)\b", re.I)
 
-
 _PLACE_PREPOSITION = re.compile(r"\b(?:in|at|near|to|from)\s+(?:the\s+)?$", re.I)
-
 
 _OPENER = re.compile(
     r"(?:(?:The|A|An|But|And|In|On|At|Last|This|It|He|She|They|Earlier|Even|While|During|After|Before|Since|"
@@ -122,8 +110,7 @@ def _trim_known(sentence: str, start: int, end: int, known: set[str]) -> tuple[i
 
 
 class SentenceReader:
-    """First-version reader: the best sentence, narrowed to a short span when
-    the question asks for a short fact.
+    """The best sentence, narrowed to a short span when the question asks for a short fact.
 
     A sentence's score mixes its embedding similarity to the question with how
     much of the question's weighted vocabulary it contains, and the retrieval
@@ -151,7 +138,7 @@ class SentenceReader:
             cosines = 0.7 * cosines + 0.3 * (vectors[2:] @ vectors[1])
         question_terms = self.index.term_weights(question)
         context_terms = {t: w for t, w in self.index.term_weights(context).items() if t not in question_terms}
-        kind = answer_type(question)
+        kind = answer_pattern(question, load_question_types())
 
         spans = []
         tokens = bm25_tokenize(texts)  # one call for all sentences: this is the hot path

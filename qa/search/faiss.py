@@ -73,7 +73,7 @@ class FaissBackend:
         hits = self._search_base(query_vector, k)
         if len(self.delta_ids):
             # Exact search of the delta, by FAISS too: numpy's BLAS threads and
-            # FAISS's OpenMP threads would take turns on the cores (7 ms, not 0.5).
+            # FAISS's OpenMP threads would take turns on the cores.
             if self._delta_index is None:
                 import faiss
 
@@ -201,10 +201,9 @@ def dense_index(vectors: np.ndarray, index_type: str):
     raise ValueError(f"unknown index type {index_type!r}: use auto, flat, hnsw or ivfpq")
 
 
-# Exact search grows linearly: 1.8 ms a query at 21k vectors, 158 ms at 1M on 2
-# cores, so about 16 ms at 200k, still small beside the reader (~60 ms). Above
-# that HNSW answers in under 1 ms with recall@10 0.93 at 1M (docs/BENCHMARKS.md).
-# IVF-PQ is a setting only: its recall@10 (0.42 to 0.85) costs answers.
+# Exact search grows linearly with the archive; up to here it stays small beside
+# the reader, and above it HNSW answers in under a millisecond with high recall
+# (figures in docs/BENCHMARKS.md). IVF-PQ is a setting only: its recall costs answers.
 HNSW_FROM = 200_000
 
 

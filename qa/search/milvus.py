@@ -32,7 +32,6 @@ from qa.search.tokenization import bm25_tokenize
 
 log = logging.getLogger(__name__)
 
-
 BATCH = 1000  # rows per insert call
 
 

@@ -2,7 +2,7 @@
 
 Gradio's named endpoints go through its queue and an event stream (two
 requests a call); these routes answer in one request, for scripts and
-services. The app serves both on one port (``app.py`` mounts the chat on
+services. The app serves both on one port (``qa.serving.chat.server`` mounts the chat on
 this FastAPI app) and FastAPI documents these at ``/docs``.
 
 Every error is JSON with a human message, ``{"error": "..."}``: 400 for a
@@ -34,14 +34,11 @@ from qa.types import MAX_K, Answer, Passage, QuestionError, SourceInfo
 
 log = logging.getLogger(__name__)
 
-
 # A question (2,000 characters), a long conversation and JSON's escapes fit well within this.
 MAX_BODY_BYTES = 256 * 1024
 
-
 # Gradio's calls carry the chat shown so far as well: a long conversation fits.
 MAX_OTHER_BODY_BYTES = 2 * 1024 * 1024
-
 
 # Some character Python's str.strip() keeps (it strips \x1c-\x1f and \x85, which JSON Schema's \s does not).
 NOT_BLANK = r"[^\s\x1c-\x1f\x85]"

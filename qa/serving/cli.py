@@ -14,6 +14,7 @@ from qa.corpus.articles import ArticleError, CorpusError
 from qa.index.store import IndexStore
 from qa.pipeline import QAPipeline
 from qa.runtime import Engine
+from qa.serving.logs import quiet_libraries
 from qa.serving.progress import ProgressBar, describe_update
 from qa.serving.render import format_answer
 from qa.settings import Settings
@@ -228,6 +229,5 @@ def _export_onnx(args: argparse.Namespace, settings: Settings) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.DEBUG if verbose else logging.WARNING)
-    # Skipped files are reported once, in the command's own summary.
-    for noisy in ("qa.corpus.articles", "qa.index", "bm25s", "sentence_transformers", "transformers", "httpx", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+    # qa's own corpus and index loggers too: skipped files are reported once, in the command's own summary.
+    quiet_libraries(logging.DEBUG if verbose else logging.ERROR, "qa.corpus.articles", "qa.index")

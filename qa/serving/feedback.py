@@ -22,7 +22,6 @@ from qa.types import Answer
 
 FILE_NAME = "feedback.jsonl"
 
-
 # A public app takes feedback from anyone: the file stops growing here
 # (about 20,000 answers' worth) rather than fill the disk.
 MAX_BYTES = 50_000_000

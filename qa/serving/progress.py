@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from qa.index.store import UpdateReport
+from qa.index.changes import UpdateReport
 
 
 def describe_update(report: UpdateReport, paragraphs: int) -> str:

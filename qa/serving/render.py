@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from qa.types import Answer, Citation, Paragraph, SourceInfo
 
@@ -285,6 +288,15 @@ def corpus_table_html(listed: Sequence[SourceInfo], limit: int = 500) -> str:
             if len(listed) > limit
             else ""
         )
+    )
+
+
+def status_markdown(status: Mapping[str, Any]) -> str:
+    """The index's state (``QAPipeline.status()``) as the app's Articles tab heads it."""
+    model = Path(status["model"]).name if os.sep in status["model"] else status["model"]
+    return (
+        f"**{status['articles']} articles, {status['paragraphs']} paragraphs** indexed  \n"
+        f"Model: `{model}` ({status['dimension']} dimensions)  \nBuilt: {when(status['built_at'])}"
     )
 
 

@@ -9,7 +9,7 @@ capitalised runs as names, and the rest as a short phrase or a clause.
 What a question asks for is learned, not listed: :class:`QuestionTypes` is a
 multinomial logistic regression from a question's words to the kind of its
 answer, fitted on SQuAD v1.1 train, whose answers are labelled by
-:func:`span_kind` (``python -m qa.answers.kinds --train ...``). Its weights
+:func:`span_kind` (``python -m qa.reading.kinds --train ...``). Its weights
 ship in ``qa/models/answer_types.json``. ``fit(question, span)`` is the
 probability that an answer to ``question`` is of ``span``'s kind: a feature
 of the answer score, never a filter.
@@ -29,15 +29,11 @@ from qa.settings import SHIPPED_MODELS
 
 KINDS = ("name", "organisation", "city", "country", "place", "date", "number", "phrase", "clause")
 
-
 SHIPPED_TYPES = SHIPPED_MODELS / "answer_types.json"
-
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 
-
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-
 
 _DATE = re.compile(
     rf"\b{_MONTH}(?=\s|$|,)|\b{_WEEKDAY}\b|\b(?:1[0-9]|20)\d\d(?:s|\b)|\b\d{{1,2}}(?:st|nd|rd|th) [Cc]entury\b|\b(?:BC|AD|BCE|CE)\b"
@@ -88,9 +84,7 @@ _ROLE_WORDS = frozenset(
 
 _LEADING = re.compile(r"^(?:the|a|an|in|at|on|of|from|to|by|for|near)\s+", re.I)
 
-
 _TOKEN = re.compile(r"[\w’'.\-&]+")
-
 
 CLAUSE_WORDS = 6  # a span of this many words or more, not a name, reads as a clause or long description
 
