@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: setup run index test lint browser bench calibrate clean
+.PHONY: setup run index test test-fast lint browser bench calibrate clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,13 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Every tier (tests/unit, tests/integration, tests/system): the README's and CI's command.
 test: setup browser lint
 	$(PY) -m pytest
+
+# The unit tier alone: no model, no server, no browser; well under a minute.
+test-fast: setup
+	$(PY) -m pytest tests/unit -q
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, file_text
+from helpers import CORPUS, file_text
 
 from qa.corpus.articles import ArticleError, CorpusError, read_corpus
 from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_article

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from conftest import CORPUS
+from helpers import CORPUS, SHARED_SQUAD
 
 from qa import layers
 from qa.corpus import copies
@@ -125,7 +123,7 @@ def test_incremental_groups_equal_the_pairwise_rule_on_the_sample_corpus(monkeyp
     assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == expected
 
 
-SQUAD_DEV = Path(__file__).resolve().parents[2] / "shared" / "squad" / "dev-v1.1.json"
+SQUAD_DEV = SHARED_SQUAD / "dev-v1.1.json"
 
 
 @pytest.mark.skipif(not SQUAD_DEV.exists(), reason=f"SQuAD dev is not at {SQUAD_DEV} (../shared/squad)")

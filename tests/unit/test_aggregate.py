@@ -17,8 +17,8 @@ from qa.answers.calibration import (
     rank_answers,
 )
 from qa.answers.evidence import aggregate, distinct_locations, same_answer
-from qa.answers.kinds import load_question_types, span_kind
 from qa.corpus.copies import syndication_families
+from qa.reading.kinds import load_question_types, span_kind
 from qa.types import Location, Passage, Span
 
 

@@ -4,7 +4,7 @@ a hang (hypothesis generates the input)."""
 
 from __future__ import annotations
 
-from conftest import CORPUS
+from helpers import check_passages, check_provenance
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,13 +23,6 @@ TURN = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "c
 HISTORY = st.none() | st.lists(TURN, max_size=4) | JSON
 
 
-def _check(answer) -> None:
-    for c in [*answer.citations, *answer.support]:
-        assert (CORPUS / c.source).read_bytes().decode("utf-8")[c.start : c.end] == c.text
-        if c.answer_start is not None:
-            assert 0 <= c.answer_start < c.answer_end <= len(c.text)
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(question=TEXT, history=HISTORY)
 def test_any_question_and_history_get_an_answer_or_a_clear_refusal(bot: QAPipeline, question, history):
@@ -38,7 +31,7 @@ def test_any_question_and_history_get_an_answer_or_a_clear_refusal(bot: QAPipeli
     except QuestionError as err:
         assert str(err).strip()
         return
-    _check(answer)
+    check_provenance(answer)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -51,5 +44,4 @@ def test_any_search_gets_passages_or_a_clear_refusal(bot: QAPipeline, query, k):
         return
     # At most k: the corpus may hold fewer distinct passages (syndicated copies count once) among the candidates.
     assert 1 <= len(passages) <= (5 if k is None else k)
-    for p in passages:
-        assert (CORPUS / p.source).read_bytes().decode("utf-8")[p.start : p.end] == p.text
+    check_passages(passages)

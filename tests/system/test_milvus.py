@@ -4,14 +4,16 @@ after a half-done update."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from helpers import NEW_ARTICLE, check_quality_bar
 
-import pytest
-from conftest import NEW_ARTICLE
-
-from qa import QAPipeline, Settings
+from qa import QAPipeline
 from qa.index.store import IndexStore
 from qa.search import embeddings
+
+
+def test_seed_dev_questions_meet_the_quality_bar_on_milvus(milvus_bot: QAPipeline, seed_dev: list[dict]):
+    """The bar the FAISS index meets (tests/integration/test_answers.py), on Milvus."""
+    check_quality_bar(milvus_bot, seed_dev)
 
 
 def test_dense_rankings_are_faisss_and_answers_the_same(milvus_bot: QAPipeline, bot: QAPipeline, seed_dev):
@@ -74,9 +76,3 @@ def test_a_collection_left_half_updated_is_written_again_on_load(milvus_bot: QAP
     reloaded = IndexStore(milvus_bot.settings).load()
     assert reloaded.dense.count() == len(reloaded.paragraphs)
     assert reloaded.lexical_search("Whelan espionage", 3)
-
-
-def test_the_backend_setting_is_checked():
-    with pytest.raises(ValueError, match="backend must be faiss or milvus"):
-        Settings.from_env(backend="elastic")
-    assert Settings.from_env(index_dir=Path("x")).milvus_location == "x/milvus.db"

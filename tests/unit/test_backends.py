@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import CORPUS
+from helpers import CORPUS
 
 from qa import layers
 from qa.corpus.articles import paragraph_id, read_corpus
@@ -195,12 +195,12 @@ def test_paragraph_rows_round_trip_a_chunk_at_a_time(monkeypatch, tmp_path, rows
         assert path.read_text("utf-8").count("\n") == len(rows) + 1
 
 
-def test_paragraph_rows_of_an_older_build_written_on_one_line_are_read(tmp_path):
-    paragraphs = [Paragraph("a.txt", 1, 0, 5, "hello"), Paragraph("a.txt", 2, 7, 9, "é🦊")]
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps([[p.source, p.paragraph, p.start, p.end, p.text] for p in paragraphs]), "utf-8")
-    assert stored_rows.read_rows(path) == paragraphs
-    path.write_text("[]", "utf-8")
+def test_a_file_that_is_not_paragraph_rows_is_an_error(tmp_path):
+    path = tmp_path / "rows.json"
+    path.write_text(json.dumps([["a.txt", 1, 0, 5, "hello"]]), "utf-8")  # one line: not the row format
+    with pytest.raises(ValueError, match="not a file of paragraph rows"):
+        stored_rows.read_rows(path)
+    stored_rows.write_rows(path, [])
     assert stored_rows.read_rows(path) == []
 
 

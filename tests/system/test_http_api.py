@@ -4,17 +4,10 @@ with exact provenance, and a clear JSON error for every bad request."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests
-
-
-def _check_citations(answer: dict, corpus: Path) -> None:
-    for c in [*answer["citations"], *answer["support"]]:
-        assert (corpus / c["source"]).read_bytes().decode("utf-8")[c["start"] : c["end"]] == c["text"]
-        if c["answer_start"] is not None:
-            assert c["text"][c["answer_start"] : c["answer_end"]]
+from helpers import check_passages, check_provenance
 
 
 def _error(reply: requests.Response, status: int) -> str:
@@ -34,7 +27,7 @@ def test_ask_answers_with_exact_provenance(app_server):
     assert answer["answerable"] and "espionage" in answer["answer"]
     top = answer["citations"][0]
     assert top["text"][top["answer_start"] : top["answer_end"]] == answer["answer"]
-    _check_citations(answer, app_server.corpus)
+    check_provenance(answer, app_server.corpus)
 
 
 def test_ask_follows_up_on_history_and_declines(app_server):
@@ -51,14 +44,13 @@ def test_ask_follows_up_on_history_and_declines(app_server):
         f"{app_server.url}/api/ask", json={"question": "Who won the 2019 Champions League final?"}, timeout=60
     ).json()
     assert not unanswerable["answerable"] and unanswerable["answer"] == ""
-    _check_citations(unanswerable, app_server.corpus)
+    check_provenance(unanswerable, app_server.corpus)
 
 
 def test_search_and_sources(app_server):
     passages = requests.get(f"{app_server.url}/api/search", params={"q": "Sochi talks", "k": 3}, timeout=60).json()
     assert len(passages) == 3
-    for p in passages:
-        assert (app_server.corpus / p["source"]).read_bytes().decode("utf-8")[p["start"] : p["end"]] == p["text"]
+    check_passages(passages, app_server.corpus)
     sources = requests.get(f"{app_server.url}/api/sources", timeout=60).json()
     assert {"001_2ba139ad32a30a4e.txt", "002_fab38d7c02004fe4.txt"} <= {s["source"] for s in sources}
 
@@ -130,4 +122,4 @@ def test_a_long_question_within_the_limit_is_answered_not_hung(app_server):
     question = (preamble * 20)[:1900] + " who visited Paul Whelan in jail?"
     reply = requests.post(f"{app_server.url}/api/ask", json={"question": question}, timeout=60)
     assert reply.status_code == 200, reply.text
-    _check_citations(reply.json(), app_server.corpus)
+    check_provenance(reply.json(), app_server.corpus)
