@@ -17,7 +17,6 @@ from typing import Any
 
 from qa.answers.conversation import as_messages, conversation_context, retrieval_query, standalone_question
 from qa.answers.evidence import Evidence, aggregate, answer_words
-from qa.answers.kinds import kind_family, span_kind
 from qa.answers.ranking import BestSpanRanker, CalibratedRanker, Ranker
 from qa.corpus.provenance import SourceFiles
 from qa.index.build import Progress
@@ -25,6 +24,7 @@ from qa.index.changes import UpdateReport
 from qa.index.store import IndexStore
 from qa.index.view import IndexView
 from qa.reading.base import Reader
+from qa.reading.kinds import kind_family, span_kind
 from qa.reading.sentence_reader import SentenceReader
 from qa.search.retriever import HybridRetriever
 from qa.settings import Settings
@@ -34,6 +34,7 @@ from qa.types import (
     MAX_K,
     Alternative,
     Answer,
+    Candidate,
     Citation,
     Message,
     Paragraph,
@@ -143,7 +144,11 @@ class QAPipeline:
             threshold = parts.ranker.abstain_below
         if not ranked or ranked[0][0] < threshold:
             related = tuple(p.cited(None) for p in passages[:k])
-            return Answer(question, "", False, round(ranked[0][0] if ranked else 0.0, 4), "", related)
+            confidence = round(ranked[0][0] if ranked else 0.0, 4)
+            candidate = None
+            if ranked and confidence >= self.settings.candidate_floor:
+                candidate = Candidate(ranked[0][1].text, confidence, self._support(parts.index, ranked[0][1]))
+            return Answer(question, "", False, confidence, "", related, candidate=candidate)
         confidence, best = ranked[0]
         cited = [self._cite(parts.index, best.best)]
         cited += [p.cited(None) for p in passages if p is not best.best.passage][: k - 1]
@@ -190,16 +195,18 @@ class QAPipeline:
     def _without_stale(self, answer: Answer) -> Answer:
         """The answer without the quotes its files no longer hold; no answer if its own passage is one."""
         holds = self.files.quotes
-        citations = tuple(c for c in answer.citations if holds(c))
+        citations = _held(answer.citations, holds)
         if answer.answerable and (not answer.citations or not holds(answer.citations[0])):
             related = tuple(c for c in citations if c.answer_start is None)
             return Answer(answer.question, "", False, answer.confidence, "", related)
-        alternatives = tuple(replace(a, support=tuple(c for c in a.support if holds(c))) for a in answer.alternatives)
+        alternatives = tuple(replace(a, support=_held(a.support, holds)) for a in answer.alternatives)
+        candidate = answer.candidate and replace(answer.candidate, citations=_held(answer.candidate.citations, holds))
         return replace(
             answer,
             citations=citations,
-            support=tuple(c for c in answer.support if holds(c)),
+            support=_held(answer.support, holds),
             alternatives=tuple(a for a in alternatives if a.support),
+            candidate=candidate if candidate and candidate.citations else None,
         )
 
     def sources(self) -> list[SourceInfo]:
@@ -305,4 +312,9 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
 
 
 def _quotes(answer: Answer) -> list[Citation]:
-    return [*answer.citations, *answer.support, *(c for a in answer.alternatives for c in a.support)]
+    candidate = answer.candidate.citations if answer.candidate else ()
+    return [*answer.citations, *answer.support, *(c for a in answer.alternatives for c in a.support), *candidate]
+
+
+def _held(citations: tuple[Citation, ...], holds: Callable[[Citation], bool]) -> tuple[Citation, ...]:
+    return tuple(c for c in citations if holds(c))

@@ -72,6 +72,10 @@ class Settings:
     # each reader uses its own threshold (the neural reader: its calibrator's,
     # fitted on SQuAD 2.0; see qa/models/calibrator/README.md).
     min_confidence: float | None = None
+    # A declined question still offers its best answer as a candidate ("the
+    # closest the articles come", with its probability) from this confidence up:
+    # a one-in-five chance of being right is worth a look, and is said as such.
+    candidate_floor: float = 0.2
     max_question_chars: int = 2000
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
@@ -123,6 +127,8 @@ class Settings:
             raise ValueError(f"engine must be one of {', '.join(e.value for e in Engine)}, not {self.engine!r}")
         if min(self.top_k, self.candidates, self.read_k, self.mention_k) < 1:
             raise ValueError("top_k, read_k, mention_k and candidates must be at least 1")
+        if not 0.0 <= self.candidate_floor <= 1.0:
+            raise ValueError("candidate_floor must be in [0, 1]")
         if not 0.0 < self.duplicate_threshold <= 1.0:
             raise ValueError("duplicate_threshold must be in (0, 1]")
         return self

@@ -130,6 +130,25 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """When the bot declines: the closest the articles come, its best answer
+    with the probability that it is right, offered as "possibly", never as
+    the answer. ``citations`` hold one passage per independent article that
+    gives it, with the answer's offsets."""
+
+    answer: str
+    confidence: float
+    citations: tuple[Citation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "confidence": round(self.confidence, 4),
+            "citations": [c.to_dict() for c in self.citations],
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the bot says: a verbatim answer and the citations behind it.
 
@@ -143,7 +162,8 @@ class Answer:
     When the articles do not answer the question, ``answerable`` is False,
     ``answer`` and ``sentence`` are empty, ``support`` and ``alternatives``
     are empty and ``citations`` hold the closest passages as related reading
-    (with null ``answer_start``/``answer_end``).
+    (with null ``answer_start``/``answer_end``). If the best answer's
+    probability still reaches the candidate floor, ``candidate`` carries it.
     """
 
     question: str
@@ -154,6 +174,7 @@ class Answer:
     citations: tuple[Citation, ...] = field(default_factory=tuple)
     support: tuple[Citation, ...] = field(default_factory=tuple)
     alternatives: tuple[Alternative, ...] = field(default_factory=tuple)
+    candidate: Candidate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +186,7 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "support": [c.to_dict() for c in self.support],
             "alternatives": [a.to_dict() for a in self.alternatives],
+            "candidate": self.candidate.to_dict() if self.candidate else None,
         }
 
 

@@ -68,11 +68,13 @@ def check_provenance(answer: Any, corpus: Path = CORPUS) -> None:
     question's top citation marks the answer itself, in its sentence, and is
     the first support; every support marks the answer in that article's
     words. An unanswered one has no answer, sentence, marks, support or
-    alternatives. The confidence is a probability.
+    alternatives; its candidate, if any, marks its own answer in each
+    citation. The confidence is a probability.
     """
     a = _as_dict(answer)
     supports = [c for alternative in a["alternatives"] for c in alternative["support"]]
-    for c in [*a["citations"], *a["support"], *supports]:
+    candidate = a.get("candidate")
+    for c in [*a["citations"], *a["support"], *supports, *(candidate["citations"] if candidate else [])]:
         assert file_text(c["source"], corpus)[c["start"] : c["end"]] == c["text"], c
         for copy in c["also_in"]:
             assert file_text(copy["source"], corpus)[copy["start"] : copy["end"]], copy
@@ -85,10 +87,16 @@ def check_provenance(answer: Any, corpus: Path = CORPUS) -> None:
         assert a["support"][0] == top
         for c in [*a["support"], *supports]:  # each article's own words for the answer
             assert c["text"][c["answer_start"] : c["answer_end"]], c
+        assert candidate is None
     else:
         assert a["answer"] == a["sentence"] == ""
         assert all(c["answer_start"] is None and c["answer_end"] is None for c in a["citations"])
         assert list(a["support"]) == list(a["alternatives"]) == []
+        if candidate:  # the closest the articles come: marked in each article's words, no surer than declined
+            assert candidate["answer"] and candidate["citations"] and candidate["confidence"] == a["confidence"]
+            top = candidate["citations"][0]
+            assert top["text"][top["answer_start"] : top["answer_end"]] == candidate["answer"]
+            assert all(c["text"][c["answer_start"] : c["answer_end"]] for c in candidate["citations"])
     assert 0.0 <= a["confidence"] <= 1.0
 
 

@@ -121,8 +121,10 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         `answerable`, `confidence` (the calibrated probability that the answer
         is right), `sentence`, `citations` (the first holds the answer, the
         others are related passages), `support` (one citation per independent
-        article that gives the answer) and `alternatives` (other answers other
-        articles give). Every citation's `start`/`end` slice its file, decoded
+        article that gives the answer), `alternatives` (other answers other
+        articles give) and `candidate`: when the articles may not answer
+        (`answerable` false, `answer` empty), the closest they come, as
+        `{answer, confidence, citations}`, or null. Every citation's `start`/`end` slice its file, decoded
         as UTF-8, to its `text`; `answer_start`/`answer_end` index into `text`.
         """
         history = [turn.model_dump() for turn in request.history]

@@ -36,6 +36,8 @@ def sources(answer: Answer) -> list[Source]:
     ordered: list[tuple[Citation, str]] = []
     if answer.answerable:
         ordered += [(c, answer.answer) for c in answer.support or answer.citations[:1]]
+    elif answer.candidate:
+        ordered += [(c, answer.candidate.answer) for c in answer.candidate.citations]
     for alternative in answer.alternatives:
         ordered += [(c, alternative.answer) for c in alternative.support]
     seen = {(c.source, c.paragraph) for c, _ in ordered}
@@ -50,10 +52,17 @@ def articles_count(count: int) -> str:
 def headline(answer: Answer) -> str:
     """One line a reader takes in at a glance."""
     if not answer.answerable:
+        if answer.candidate:
+            return f"The articles may not answer this. The closest they come: {_candidate(answer)}"
         return "The articles do not answer this question."
     if answer.alternatives:
         return "Sources differ:"
     return f"{answer.answer} — reported by {articles_count(max(len(answer.support), 1))}"
+
+
+def _candidate(answer: Answer, text: str | None = None) -> str:
+    """The candidate and its probability: "Sochi (31%)"."""
+    return f"{answer.candidate.answer if text is None else text} ({answer.candidate.confidence:.0%})"
 
 
 def _claims(answer: Answer, numbered: list[Source]) -> list[tuple[str, int, float, list[int]]]:
@@ -68,7 +77,8 @@ def format_answer(answer: Answer, articles: Mapping[str, SourceInfo] | None = No
     numbered = sources(answer)
     out = []
     if not answer.answerable:
-        out += [headline(answer) + " Related passages:"]
+        refs = _refs([s.number for s in numbered if s.backs])
+        out += [f"{headline(answer)} {refs}".rstrip() + (" Related passages:" if not answer.candidate else "")]
     elif answer.alternatives:
         out.append(headline(answer))
         for text, n, p, refs in _claims(answer, numbered):
@@ -85,7 +95,7 @@ def format_answer(answer: Answer, articles: Mapping[str, SourceInfo] | None = No
             line += f"  {title}"
         if c.also_in:
             line += "; also in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in c.also_in)
-        if answer.answerable and not s.backs:
+        if (answer.answerable or answer.candidate) and not s.backs:
             line += "  (related)"
         out.append(line)
     return "\n".join(out)
@@ -122,8 +132,18 @@ def reply_markdown(answer: Answer, turn: int = 1, articles: Mapping[str, SourceI
     used = [s for s in numbered if s.backs]
     related = [s for s in numbered if not s.backs]
     if not answer.answerable:
-        lines = [headline(answer), "", "Related reading: " + " ".join(chip(turn, s, articles) for s in related)]
-        return "\n".join(lines)
+        lines = [headline(answer), ""]
+        if answer.candidate:
+            closest = _candidate(answer, f"*{escape_md(answer.candidate.answer)}*")
+            lines = [
+                f"The articles may not answer this. The closest they come: {closest} "
+                + _links(turn, [s.number for s in used]),
+                "",
+            ]
+            lines += ["Where it is said: " + " ".join(chip(turn, s, articles) for s in used), ""]
+        if related:
+            lines.append("Related reading: " + " ".join(chip(turn, s, articles) for s in related))
+        return "\n".join(lines).rstrip()
     top = answer.citations[0]
     sentence_start = top.text.index(answer.sentence) if answer.sentence in top.text else 0
     a, b = top.answer_start - sentence_start, top.answer_end - sentence_start
@@ -181,7 +201,9 @@ def reading_html(
         f"characters {c.start}–{c.end}",
         f"retrieval score {c.score:.2f}",
     ]
-    if source.backs:
+    if source.backs and not answer.answerable:
+        role = f"The closest the articles come: “{html.escape(source.backs)}”, which may not answer the question"
+    elif source.backs:
         role = f"Gives the answer “{html.escape(source.backs)}”"
     elif answer.answerable:
         role = "Related passage: not used for the answer"
@@ -230,7 +252,7 @@ def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, Sour
     for turn, answer in enumerate(answers, 1):
         out += [f"## {turn}. {_md_line(answer.question)}", ""]
         if not answer.answerable:
-            out += [headline(answer), ""]
+            out += [_md_line(headline(answer)), ""]
         elif answer.alternatives:
             out += [headline(answer), ""]
             out += [

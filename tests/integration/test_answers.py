@@ -109,6 +109,29 @@ def test_unrelated_question_is_not_answered(bot: QAPipeline):
     assert 1 <= len(answer.citations) <= 5
 
 
+def test_a_declined_question_offers_its_best_answer_as_a_candidate(sample_settings):
+    """Declined (a threshold no answer reaches), the best answer is still
+    offered as the closest the articles come, with its probability and exact
+    citations, while ``answer`` stays empty; below the floor, nothing is."""
+    wary = QAPipeline(sample_settings.replace(min_confidence=0.99))
+    answer = wary.ask("Who founded Baring Vostok?")
+    assert not answer.answerable and answer.answer == "" and answer.sentence == ""
+    assert answer.candidate.answer == "Michael Calvey"
+    assert answer.candidate.confidence == answer.confidence >= sample_settings.candidate_floor
+    assert answer.candidate.citations[0].source == "001_2ba139ad32a30a4e.txt"
+    check_provenance(answer)
+    assert answer.to_dict()["candidate"]["answer"] == "Michael Calvey"
+    floor = QAPipeline(sample_settings.replace(min_confidence=0.99, candidate_floor=1.0))
+    assert floor.ask("Who founded Baring Vostok?").candidate is None
+
+
+def test_an_answered_or_far_off_question_has_no_candidate(bot: QAPipeline):
+    assert bot.ask("Who founded Baring Vostok?").candidate is None
+    far_off = bot.ask("What is the boiling point of mercury?")
+    assert not far_off.answerable and far_off.confidence < bot.settings.candidate_floor
+    assert far_off.candidate is None and far_off.to_dict()["candidate"] is None
+
+
 @pytest.mark.parametrize(
     ("question", "message"),
     [("", "empty"), ("   \n ", "empty"), ("x" * 100_000, "100,000 characters")],
@@ -138,7 +161,8 @@ def test_cli_ask_json_prints_the_answer_object(sample_settings, bot: QAPipeline)
     assert run.returncode == 0, run.stderr
     answer = json.loads(run.stdout)
     assert set(answer) == {
-        "question", "answer", "answerable", "confidence", "sentence", "citations", "support", "alternatives"
+        "question", "answer", "answerable", "confidence", "sentence", "citations", "support", "alternatives",
+        "candidate",
     }  # fmt: skip
     assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
     top = answer["citations"][0]

@@ -25,7 +25,8 @@ def test_ask_returns_the_answer_object(client: Client, app_server):
     answer = _ask(client, "Who founded Baring Vostok?")
     assert isinstance(answer, dict)
     assert set(answer) == {
-        "question", "answer", "answerable", "confidence", "sentence", "citations", "support", "alternatives"
+        "question", "answer", "answerable", "confidence", "sentence", "citations", "support", "alternatives",
+        "candidate",
     }  # fmt: skip
     assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
     assert answer["citations"][0]["source"] == "001_2ba139ad32a30a4e.txt"

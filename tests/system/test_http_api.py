@@ -45,6 +45,14 @@ def test_ask_follows_up_on_history_and_declines(app_server):
     ).json()
     assert not unanswerable["answerable"] and unanswerable["answer"] == ""
     check_provenance(unanswerable, app_server.corpus)
+    assert unanswerable["candidate"] is None  # nothing in the articles comes close
+
+
+def test_the_schema_documents_the_candidate(app_server):
+    schema = requests.get(f"{app_server.url}/openapi.json", timeout=30).json()
+    answer = schema["components"]["schemas"]["Answer"]
+    assert "candidate" in answer["properties"]
+    assert {"answer", "confidence", "citations"} <= set(schema["components"]["schemas"]["Candidate"]["properties"])
 
 
 def test_search_and_sources(app_server):

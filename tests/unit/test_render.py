@@ -14,7 +14,7 @@ from qa.corpus.articles import parse_article
 from qa.serving import feedback
 from qa.serving.feedback import Feedback, FeedbackError, Rating, Reason
 from qa.serving.render import conversation_markdown, corpus_table_html, format_answer, reading_html, reply_markdown
-from qa.types import Alternative, Answer, Citation, Location, Paragraph, SourceInfo
+from qa.types import Alternative, Answer, Candidate, Citation, Location, Paragraph, SourceInfo
 
 ARTICLE = "Talks in Sochi\n\nPompeo met Putin in Sochi on Tuesday.\n\nThey spoke for an hour.\n"
 TEXT = "Pompeo met Putin in Sochi on Tuesday."
@@ -55,6 +55,39 @@ def test_unanswered_questions_offer_related_reading_chips():
     reply = reply_markdown(answer, turn=2, articles=ARTICLES)
     assert reply.startswith("The articles do not answer this question.")
     assert "Related reading: [\\[1\\] Talks in Sochi — Reuters · a.txt ¶2](#cite-2-1)" in reply
+
+
+def _declined_with_candidate() -> Answer:
+    related = _cite("b.txt", "An unrelated paragraph.", None, paragraph=1)
+    return Answer("Where?", "", False, 0.31, "", (related,), candidate=Candidate("Sochi", 0.31, (_cite("a.txt"),)))
+
+
+def test_a_declined_answer_offers_the_closest_the_articles_come_in_the_chat():
+    reply = reply_markdown(_declined_with_candidate(), turn=2, articles=ARTICLES)
+    first, _, said, _, related = reply.splitlines()
+    assert first == "The articles may not answer this. The closest they come: *Sochi* (31%) [\\[1\\]](#cite-2-1)"
+    assert said == "Where it is said: [\\[1\\] Talks in Sochi — Reuters · a.txt ¶2](#cite-2-1)"
+    assert related.startswith("Related reading: ") and "#cite-2-2" in related
+
+
+def test_a_declined_answer_offers_its_candidate_in_the_terminal_panel_and_export():
+    answer = _declined_with_candidate()
+    text = format_answer(answer, ARTICLES).splitlines()
+    assert text[0] == "The articles may not answer this. The closest they come: Sochi (31%) [1]"
+    assert text[2].startswith("[1] a.txt ¶2") and not text[2].endswith("(related)")
+    assert text[3].startswith("[2] b.txt ¶1") and text[3].endswith("(related)")
+    panel = reading_html(answer, 2, 1, [], ARTICLES)
+    assert "The closest the articles come: “Sochi”, which may not answer the question" in panel
+    assert "<mark>Sochi</mark>" in panel
+    export = conversation_markdown([answer], ARTICLES)
+    assert "The articles may not answer this. The closest they come: Sochi (31%)" in export
+    assert "“Sochi” at characters" in export and "(related, not used for the answer)" in export
+
+
+def test_a_declined_answer_without_a_candidate_says_so_plainly():
+    answer = Answer("Who?", "", False, 0.05, "", (_cite("a.txt", answer=None),))
+    assert answer.to_dict()["candidate"] is None
+    assert format_answer(answer, ARTICLES).startswith("The articles do not answer this question. Related passages:")
 
 
 def test_sources_differ_links_each_claim_to_its_citations():

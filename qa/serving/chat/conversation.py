@@ -40,7 +40,9 @@ class Conversation:
         related passages), support (one citation per independent article that
         gives the answer; syndicated copies count once) and alternatives
         (other answers that other articles give, each with answer, confidence
-        and support: "sources differ").
+        and support: "sources differ"). When the articles may not answer,
+        answerable is false and answer empty, and candidate (answer,
+        confidence, citations) is the closest they come, or null.
         """
         return self.bot.ask(question, [] if history is None else history).to_dict()
 
