@@ -54,8 +54,6 @@ from qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Embedder", "IndexStore", "IndexUnavailable", "Progress", "UpdateReport"]
-
 
 class IndexStore:
     """Loads, checks and updates the index of ``settings.corpus_dir`` kept in

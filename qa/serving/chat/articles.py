@@ -14,7 +14,7 @@ import gradio as gr
 
 from qa.corpus.articles import ArticleError
 from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_article
-from qa.index.store import Progress
+from qa.index.build import Progress
 from qa.pipeline import QAPipeline
 from qa.serving.access import upload_refusal, write_refusal
 from qa.serving.chat.errors import clear_errors

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qa.corpus.articles import CorpusError
-from qa.index.store import IndexUnavailable
+from qa.index.errors import IndexUnavailable
 from qa.pipeline import QAPipeline
 from qa.serving.access import allowed_hosts
 from qa.serving.api import create_api
