@@ -60,7 +60,7 @@ bench: setup
 # cores; the readings are kept in .fit/ and a refit from them takes a minute and a half).
 calibrate: setup
 	$(PY) -m training.calibrator --squad $(SQUAD)/dev-v2.0.json --check $(SQUAD)/dev-v1.1.json --every 2 \
-	  --precision 0.8 --answerable-share 0.75 --cache .fit/readings.pkl --report .fit/report.json
+	  --precision 0.8 --answerable-share 0.8 --cache .fit/readings.pkl --report .fit/report.json
 
 clean:
 	rm -rf $(VENV) index test-artifacts
