@@ -24,7 +24,7 @@ def _train(out, *extra: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
+def test_training_runs_checkpoints_refuses_another_recipe_resumes_and_exports(tmp_path):
     out = tmp_path / "reader"
     run = _train(out)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -38,6 +38,9 @@ def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
     with safe_open(str(out / "model.safetensors"), "pt") as weights:
         assert str(weights.get_tensor("qa_outputs.weight").dtype) == "torch.float16"
     assert (out / "tokenizer.json").is_file() and (out / "config.json").is_file()
+
+    changed = _train(out, "--lr", "3e-5")  # a checkpoint of another recipe is not resumed
+    assert changed.returncode != 0 and "made with other settings" in changed.stderr
 
     again = _train(out, "--device", "cpu")  # the device is not part of the recipe: it resumes
     assert again.returncode == 0 and "resumed from step 4 of 4" in again.stderr
@@ -62,13 +65,6 @@ def test_training_runs_checkpoints_resumes_and_exports(tmp_path):
     steps_per_epoch = math.ceil(continued["windows"] / 4)
     assert continued["epochs"] == (6 + 4) / steps_per_epoch
     assert continued["continues"]["steps"] == 6 and continued["config"]["base"] == str(out)
-
-
-def test_a_changed_recipe_does_not_resume_a_checkpoint(tmp_path):
-    out = tmp_path / "reader"
-    assert _train(out).returncode == 0
-    run = _train(out, "--lr", "3e-5")
-    assert run.returncode != 0 and "made with other settings" in run.stderr
 
 
 def test_hard_negatives_from_our_retriever_and_the_shared_norm_loss_train(tmp_path):
