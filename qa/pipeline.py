@@ -143,7 +143,7 @@ class QAPipeline:
         if threshold is None:
             threshold = parts.ranker.abstain_below
         if not ranked or ranked[0][0] < threshold:
-            related = tuple(p.cited(None) for p in passages[:k])
+            related = tuple(p.cited() for p in passages[:k])
             confidence = round(ranked[0][0] if ranked else 0.0, 4)
             candidate = None
             if ranked and confidence >= self.settings.candidate_floor:
@@ -151,7 +151,7 @@ class QAPipeline:
             return Answer(question, "", False, confidence, "", related, candidate=candidate)
         confidence, best = ranked[0]
         cited = [self._cite(parts.index, best.best)]
-        cited += [p.cited(None) for p in passages if p is not best.best.passage][: k - 1]
+        cited += [p.cited() for p in passages if p is not best.best.passage][: k - 1]
         alternatives = tuple(
             Alternative(e.text, round(p, 4), self._support(parts.index, e))
             for p, e in ranked[1:]

@@ -31,12 +31,13 @@ KINDS = ("name", "organisation", "city", "country", "place", "date", "number", "
 
 SHIPPED_TYPES = SHIPPED_MODELS / "answer_types.json"
 
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
+# Month and weekday names as regular expressions (also the sentence reader's date pattern).
+MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 
 _DATE = re.compile(
-    rf"\b{_MONTH}(?=\s|$|,)|\b{_WEEKDAY}\b|\b(?:1[0-9]|20)\d\d(?:s|\b)|\b\d{{1,2}}(?:st|nd|rd|th) [Cc]entury\b|\b(?:BC|AD|BCE|CE)\b"
+    rf"\b{MONTH}(?=\s|$|,)|\b{WEEKDAY}\b|\b(?:1[0-9]|20)\d\d(?:s|\b)|\b\d{{1,2}}(?:st|nd|rd|th) [Cc]entury\b|\b(?:BC|AD|BCE|CE)\b"
 )
 
 

@@ -9,22 +9,19 @@ import re
 from collections.abc import Sequence
 
 from qa.index.view import IndexView
-from qa.reading.kinds import QuestionTypes, load_question_types
+from qa.reading.kinds import MONTH, WEEKDAY, QuestionTypes, load_question_types
 from qa.reading.sentences import sentence_spans
 from qa.search import embeddings
 from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize, weighted_share
 from qa.types import Passage, Span
-
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 
 _NUMBER_WORD = r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds|thousands|millions|dozens|several|a few)"
 _UNIT = r"(?:hour|minute|day|week|month|year|dozen|hundred|thousand|million|billion|percent)s?"
 
 _PATTERNS = {
     "date": re.compile(
-        rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:,?\s*\d{{4}})?|{_MONTH}(?:\s+\d{{4}})?"
-        rf"|(?:last|next|this)\s+(?:week|month|year|{_WEEKDAY})|{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?"
+        rf"\b(?:{MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?|\d{{1,2}}\s+{MONTH}(?:,?\s*\d{{4}})?|{MONTH}(?:\s+\d{{4}})?"
+        rf"|(?:last|next|this)\s+(?:week|month|year|{WEEKDAY})|{WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?"
         rf"|(?:in\s+)?(?:1[89]|20)\d\d)\b"
     ),
     "quantity": re.compile(
