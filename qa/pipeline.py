@@ -42,6 +42,8 @@ from qa.types import (
     QuestionError,
     SourceInfo,
     Span,
+    TextLayer,
+    UnknownArticle,
 )
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,7 @@ class QAPipeline:
         with stage("ranking and calibration"):
             ranked = parts.ranker.rank(asked, answers)
         with stage("citations"):
-            return self._answer(question, ranked, passages, parts, k)
+            return _placed(self._answer(question, ranked, passages, parts, k), parts.index)
 
     def _answer(
         self,
@@ -222,6 +224,19 @@ class QAPipeline:
         """The indexed articles by file name: headline, outlet, date added."""
         return self._parts.index.articles
 
+    def text_layer(self, source: str) -> TextLayer:
+        """The text layer of an indexed article, as its file reads now: the
+        text every citation's offsets slice (:class:`UnknownArticle` if the
+        index has no such article or its file can no longer be read)."""
+        info = self._parts.index.articles.get(source)
+        if info is None:
+            raise UnknownArticle(f"No indexed article is named {source!r}; GET /api/sources lists them.")
+        text = self.files.text(source)
+        if text is None:
+            raise UnknownArticle(f"{source} is indexed but its file is gone or can no longer be read.")
+        pages = tuple(self._parts.index.manifest["files"][source].get("pages", ()))
+        return TextLayer(source, info.format, text, pages, info.sha256)
+
     def context(self, source: str, paragraph: int, around: int = 2) -> list[Paragraph]:
         """A paragraph with up to ``around`` indexed paragraphs either side
         (none if the index no longer holds it), for reading it in context."""
@@ -309,6 +324,24 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
         return False
     backing_best = {family_of(s) for s in best.articles}
     return any(family_of(s) not in backing_best for s in answer.articles)
+
+
+def _placed(answer: Answer, index: IndexView) -> Answer:
+    """The answer with each citation's page (PDF) and the article's address (web pages)."""
+
+    def place(c: Citation) -> Citation:
+        info = index.articles.get(c.source)
+        page = index.page_of(c.source, c.start + (c.answer_start or 0))
+        return replace(c, page=page, url=info.url if info else "") if page or (info and info.url) else c
+
+    places = lambda cs: tuple(place(c) for c in cs)  # noqa: E731
+    return replace(
+        answer,
+        citations=places(answer.citations),
+        support=places(answer.support),
+        alternatives=tuple(replace(a, support=places(a.support)) for a in answer.alternatives),
+        candidate=answer.candidate and replace(answer.candidate, citations=places(answer.candidate.citations)),
+    )
 
 
 def _quotes(answer: Answer) -> list[Citation]:

@@ -1,8 +1,9 @@
 """The data that flows through the pipeline: paragraphs in, cited answers out.
 
-Offsets are character offsets into the article file decoded as UTF-8
-(``path.read_bytes().decode("utf-8")``), so ``text[start:end]`` always
-reproduces the quoted paragraph exactly.
+Offsets are character offsets into the article's text layer: a ``.txt``
+file decoded as UTF-8 (``path.read_bytes().decode("utf-8")``), or the text
+extracted from a web page, PDF, Word or Markdown file (qa/corpus/formats), so
+``text[start:end]`` always reproduces the quoted paragraph exactly.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ class Article:
     sha256: str
     text: str
     paragraphs: tuple[Paragraph, ...]
-    outlet: str = ""  # the outlet its dateline names ("(Reuters) - ..."), if any
+    outlet: str = ""  # the outlet its metadata or its dateline ("(Reuters) - ...") names, if any
+    author: str = ""
+    published: str = ""  # ISO 8601 date, from the file's metadata
+    url: str = ""  # the article's canonical address, when a web page names one
+    pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDF); () when not paged
+    format: str = "txt"  # which reader gave the text layer: txt, html, pdf, docx, md
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,8 @@ class Citation:
     answer_end: int | None
     score: float
     also_in: tuple[Location, ...] = ()
+    page: int | None = None  # the PDF page where the passage starts
+    url: str = ""  # the article's address, when its web page names one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}
@@ -198,11 +206,34 @@ class SourceInfo:
     title: str
     paragraphs: int
     sha256: str
-    outlet: str = ""  # named by the article's dateline, "" when it names none
+    outlet: str = ""  # named by the file's metadata or the article's dateline, "" when neither does
     added: str = ""  # when this version entered the index (ISO 8601, UTC)
+    author: str = ""
+    published: str = ""  # ISO 8601 date, from the file's metadata
+    url: str = ""  # the article's canonical address, when a web page names one
+    format: str = "txt"  # txt, html, pdf, docx or md
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """An indexed article's text layer as its file reads now: what every
+    citation's ``start``/``end`` slice (``GET /api/articles/{source}/text``)."""
+
+    source: str
+    format: str  # txt, html, pdf, docx or md
+    text: str
+    pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDF)
+    sha256: str = ""  # of the file the index read
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"pages": list(self.pages)}
+
+
+class UnknownArticle(LookupError):
+    """No indexed article has that name, or its file can no longer be read; the message says which."""
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,11 @@ XSS_ARTICLE = (
 
 
 def file_text(source: str, corpus: Path = CORPUS) -> str:
-    """An article as the provenance rule reads it: the file decoded as UTF-8."""
-    return (corpus / source).read_bytes().decode("utf-8")
+    """An article as the provenance rule reads it: its file's text layer (a
+    ``.txt`` file decoded as UTF-8, the text extracted from other formats)."""
+    from qa.corpus.formats import extract
+
+    return extract((corpus / source).read_bytes(), source).text
 
 
 def touch_later(path: Path) -> None:

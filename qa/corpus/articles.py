@@ -1,7 +1,9 @@
 """Reading article files and splitting them into paragraphs with exact offsets.
 
-A file is decoded as UTF-8 (no newline translation), so every paragraph's
-``start``/``end`` slice the decoded file text exactly. Paragraphs are separated
+A file's text layer comes from its format's reader (qa/corpus/formats): a
+``.txt`` file decoded as UTF-8 (no newline translation), the extracted text of
+a web page, PDF, Word or Markdown file. Every paragraph's ``start``/``end``
+slice that text layer exactly. Paragraphs are separated
 by blank lines; inside a block, each line is its own paragraph unless the block
 looks hard-wrapped (all its lines but the last are short), as news files that
 put one paragraph per line do. Lines that are page furniture rather than
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.corpus.formats import SUFFIXES, ArticleError, extract, is_supported
 from qa.types import Article, Paragraph
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ _BOILERPLATE = re.compile(
       | subscribe\b.*
       | advertisement
       | latest\s+news
+      | (?:©|\(c\)|copyright\b).{0,120}\ball\s+rights\s+reserved\.?
       | [*•\-]?\s*(?:captcha|comments?|name|e-?mail|website)\s*:?\s*
     )$""",
     re.IGNORECASE | re.VERBOSE,
@@ -80,7 +84,7 @@ class SkippedFile:
 class CorpusReadResult:
     articles: tuple[Article, ...]
     skipped: tuple[SkippedFile, ...]
-    ignored: tuple[str, ...]  # files that are not .txt
+    ignored: tuple[str, ...]  # files of a format this tool does not read
     unread: tuple[str, ...] = ()  # files the caller knew by size and modification time, not read again
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns), articles and unread
 
@@ -89,19 +93,20 @@ class CorpusError(ValueError):
     """The corpus folder cannot be used (missing, or holds no readable article)."""
 
 
-class ArticleError(ValueError):
-    """One file cannot be read as an article."""
-
-
 def read_corpus(
-    folder: Path, max_file_bytes: int = 5_000_000, known: Callable[[str, int, int], bool] | None = None
+    folder: Path,
+    max_file_bytes: int = 5_000_000,
+    known: Callable[[str, int, int], bool] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CorpusReadResult:
-    """Read every ``.txt`` file under ``folder`` (recursively), in name order.
+    """Read every article file under ``folder`` (recursively), in name order:
+    each format qa.corpus.formats reads (``.txt``, web pages, PDF, Word, Markdown).
 
     Unreadable files are skipped with a warning and listed in ``skipped``;
     they never stop the rest of the corpus from being read. A file for which
     ``known(source, size, mtime_ns)`` is true is not read: it is listed in
     ``unread`` (an index uses this to skip the files it has, unchanged).
+    ``progress("Reading articles", done, total)`` follows the files read.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -112,8 +117,11 @@ def read_corpus(
     unread: list[str] = []
     stats: dict[str, tuple[int, int]] = {}
     root = str(folder)
-    for source in _files_under(folder):
-        if not source.lower().endswith(".txt"):
+    found = _files_under(folder)
+    for done, source in enumerate(found):
+        if progress and done % 50 == 0:
+            progress("Reading articles", done, len(found))
+        if not is_supported(source):
             ignored.append(source)
             continue
         try:
@@ -131,8 +139,15 @@ def read_corpus(
             stats.pop(source, None)
             log.warning("Skipping %s: %s", source, err)
             skipped.append(SkippedFile(source, str(err)))
+    if progress:
+        progress("Reading articles", len(found), len(found))
     if ignored:
-        log.info("Ignoring %d file(s) that are not .txt: %s", len(ignored), ", ".join(ignored[:5]))
+        log.info(
+            "Ignoring %d file(s) not of a format this tool reads (%s): %s",
+            len(ignored),
+            " ".join(SUFFIXES),
+            ", ".join(ignored[:5]),
+        )
     return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored), tuple(unread), stats)
 
 
@@ -154,25 +169,30 @@ def read_article(path: Path, source: str, max_file_bytes: int = 5_000_000) -> Ar
 
 
 def parse_article(data: bytes, source: str, max_file_bytes: int = 5_000_000) -> Article:
-    """Turn a file's bytes into an :class:`Article`, or raise :class:`ArticleError`."""
+    """Turn a file's bytes into an :class:`Article`, or raise :class:`ArticleError`.
+
+    The format is chosen by the name's suffix and checked against the content
+    (qa/corpus/formats); paragraphs and their offsets refer to the text layer
+    it gives, which for ``.txt`` is the decoded file itself."""
     if len(data) > max_file_bytes:
         raise ArticleError(f"file is {len(data):,} bytes, over the {max_file_bytes:,}-byte limit")
-    if b"\x00" in data:
-        raise ArticleError("looks like a binary file (it contains NUL bytes), not text")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ArticleError(f"is not valid UTF-8 (bad byte at position {err.start}); save it as UTF-8") from None
-    paragraphs = tuple(split_paragraphs(text, source))
+    layer = extract(data, source)
+    paragraphs = tuple(split_paragraphs(layer.text, source))
     if not paragraphs:
         raise ArticleError("has no article text")
+    meta = layer.meta
     return Article(
         source=source,
-        title=_title(_DATELINE.sub("", paragraphs[0].text)),
-        outlet=outlet(paragraphs),
+        title=meta.title or _title(_DATELINE.sub("", paragraphs[0].text)),
+        outlet=meta.outlet or outlet(paragraphs),
         sha256=hashlib.sha256(data).hexdigest(),
-        text=text,
+        text=layer.text,
         paragraphs=paragraphs,
+        author=meta.author,
+        published=meta.published,
+        url=meta.url,
+        pages=layer.pages,
+        format=layer.format,
     )
 
 

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from qa.corpus.articles import ArticleError, parse_article
+from qa.corpus.formats import SUFFIXES, is_supported
 from qa.types import Article
 
 
@@ -19,7 +20,7 @@ class ArticleExists(ArticleError):
     """An upload has the name of an article already in the corpus, and replacing was not asked for."""
 
 
-_SAFE_NAME = re.compile(r"[\w][\w .()\-]*\.txt", re.IGNORECASE)
+_SAFE_NAME = re.compile(r"[\w][\w .()\-]*\.\w+", re.IGNORECASE)
 
 
 def add_article(
@@ -32,8 +33,9 @@ def add_article(
 ) -> Article:
     """Save an uploaded article into the corpus folder, after checking it.
 
-    The name must be a plain ``.txt`` file name (no folders, nothing that could
-    land outside the corpus folder) and the content a readable UTF-8 article;
+    The name must be a plain file name of a format the tool reads
+    (:data:`qa.corpus.formats.SUFFIXES`; no folders, nothing that could land
+    outside the corpus folder) and the content a readable article;
     otherwise :class:`ArticleError` says why and nothing is written. An
     article of the same name is replaced only when ``replace`` is set
     (:class:`ArticleExists` otherwise), and then a copy of it is kept in
@@ -65,7 +67,7 @@ def remove_article(corpus_dir: Path, name: str, backup_dir: Path) -> Path:
     target = Path(corpus_dir) / name
     if not target.is_file() or target.resolve().parent != Path(corpus_dir).resolve():
         raise ArticleError(f"there is no article named {name!r} in the corpus")
-    if not any(p.name != name for p in Path(corpus_dir).glob("*.txt")):
+    if not any(p.name != name and is_supported(p.name) for p in Path(corpus_dir).iterdir()):
         raise ArticleError(f"{name!r} is the only article: the corpus cannot be empty, so it was kept")
     return _back_up(target, backup_dir, move=True)
 
@@ -81,14 +83,15 @@ def _back_up(article: Path, backup_dir: Path, move: bool = False) -> Path:
 
 
 def _check_name(name: str) -> None:
-    if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name):
+    if "/" in name or "\\" in name or name.startswith(".") or not _SAFE_NAME.fullmatch(name) or not is_supported(name):
         raise ArticleError(
-            f"{name!r} is not allowed: use a plain file name ending in .txt (letters, digits, spaces, - _ . ( ))"
+            f"{name!r} is not allowed: use a plain file name (letters, digits, spaces, - _ . ( )) ending in "
+            + ", ".join(SUFFIXES)
         )
 
 
 def prune_backups(backup_dir: Path, keep: int = 50) -> None:
     """Keep the ``keep`` newest copies of replaced or removed articles (their names start with the time)."""
     if backup_dir.is_dir():
-        for old in sorted(backup_dir.glob("*.txt"), reverse=True)[keep:]:
+        for old in sorted((p for p in backup_dir.iterdir() if is_supported(p.name)), reverse=True)[keep:]:
             old.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
-"""Checks that a citation still quotes its file: the file decoded as UTF-8,
-sliced ``[start:end]``, equals the quoted text.
+"""Checks that a citation still quotes its file: the file's text layer (a
+``.txt`` file decoded as UTF-8, the text extracted from other formats by
+qa/corpus/formats), sliced ``[start:end]``, equals the quoted text.
 
 The index is a snapshot: an article edited or deleted on disk after it was
 indexed would otherwise be cited with offsets that no longer hold. Files are
@@ -13,6 +14,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from qa.corpus.formats import ArticleError, extract
 from qa.types import Citation, Passage
 
 
@@ -26,7 +28,7 @@ class SourceFiles:
         self._lock = threading.Lock()
 
     def text(self, source: str) -> str | None:
-        """The file's text now, or None if it is gone or no longer UTF-8."""
+        """The file's text layer now, or None if it is gone or can no longer be read."""
         path = self.corpus_dir / source
         try:
             stat = path.stat()
@@ -39,8 +41,8 @@ class SourceFiles:
                 self._texts.move_to_end(source)
                 return cached[1]
         try:
-            text: str | None = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            text: str | None = extract(path.read_bytes(), source).text
+        except (OSError, ArticleError):
             text = None
         with self._lock:
             self._texts[source] = (key, text)

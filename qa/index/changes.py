@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.corpus.articles import CorpusReadResult, SkippedFile
+from qa.corpus.formats import SUFFIXES
 from qa.index.manifest import trusted_mtime
-from qa.types import Paragraph
+from qa.types import Article, Paragraph
 
 
 @dataclass
@@ -19,6 +20,7 @@ class UpdateReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # files of formats the tool does not read
     embedded_paragraphs: int = 0
     rebuilt_because: str | None = None  # set when the old index could not be reused
     read_only: bool = False  # the index folder could not be written: served as it was
@@ -41,7 +43,7 @@ class Changes:
 def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: int, reason: str | None) -> Changes:
     """``corpus`` (read at ``read_at_ns``) against the last build's files. A file
     known by its size and modification time was not read: it is unchanged."""
-    report = UpdateReport(skipped=list(corpus.skipped), rebuilt_because=reason)
+    report = UpdateReport(skipped=list(corpus.skipped), ignored=list(corpus.ignored), rebuilt_because=reason)
     files: dict[str, dict] = {}
     to_embed: list[Paragraph] = []
     read = {a.source: a for a in corpus.articles}
@@ -53,18 +55,23 @@ def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: in
             report.unchanged.append(source)
             files[source] = previous | stat
             if article is not None:  # read again (touched, same text): listed as it reads today
-                files[source] |= {"title": article.title, "outlet": article.outlet}
+                files[source] |= described(article)
         else:
             (report.changed if previous else report.added).append(source)
-            files[source] = {
-                "sha256": article.sha256,
-                "title": article.title,
-                "outlet": article.outlet,
-                "paragraphs": len(article.paragraphs),
-            } | stat
+            files[source] = (
+                {"sha256": article.sha256, "paragraphs": len(article.paragraphs)} | described(article) | stat
+            )
             to_embed.extend(article.paragraphs)
     report.removed = sorted(s for s in old_files if s not in files)
     return Changes(report, files, to_embed)
+
+
+def described(article: Article) -> dict:
+    """What the manifest says of an article beside its checksum: headline,
+    outlet, byline, date, address, format, and where its pages start (PDF)."""
+    entry = {"title": article.title, "outlet": article.outlet, "format": article.format}
+    entry |= {name: value for name in ("author", "published", "url") if (value := getattr(article, name))}
+    return entry | ({"pages": list(article.pages)} if article.pages else {})
 
 
 def compare_served(corpus: CorpusReadResult, files: dict[str, dict]) -> UpdateReport:
@@ -83,9 +90,9 @@ def compare_served(corpus: CorpusReadResult, files: dict[str, dict]) -> UpdateRe
 
 
 def empty_corpus_message(folder: Path, corpus: CorpusReadResult) -> str:
-    msg = f"No readable articles in {folder}/: add UTF-8 .txt files there."
+    msg = f"No readable articles in {folder}/: add articles there ({', '.join(SUFFIXES)})."
     if corpus.skipped:
         msg += " Skipped: " + "; ".join(f"{s.source} ({s.reason})" for s in corpus.skipped)
     if corpus.ignored:
-        msg += f" Ignored {len(corpus.ignored)} file(s) that are not .txt."
+        msg += f" Ignored {len(corpus.ignored)} file(s) of other formats."
     return msg

@@ -172,7 +172,7 @@ class IndexStore:
         s = self.settings
         old, reason = self._reusable_index(force)
         read_at_ns = time.time_ns()
-        corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known_files(old.manifest) if old else None)
+        corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known_files(old.manifest) if old else None, progress)
         if not corpus.articles and not corpus.unread:
             raise CorpusError(empty_corpus_message(s.corpus_dir, corpus))
         changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason)

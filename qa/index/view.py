@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.corpus.copies import grouped_rows, syndication_families
+from qa.corpus.formats import page_at
 from qa.corpus.shingles import ShingleLayers
 from qa.index.rows import ParagraphRows
 from qa.search.base import SearchBackend
@@ -112,9 +113,17 @@ class IndexView:
                 sha256=f["sha256"],
                 outlet=f["outlet"],
                 added=f["added"],
+                author=f.get("author", ""),
+                published=f.get("published", ""),
+                url=f.get("url", ""),
+                format=f.get("format", "txt"),
             )
             for name, f in sorted(self.manifest["files"].items())
         }
+
+    def page_of(self, source: str, offset: int) -> int | None:
+        """The page of a paged article (PDF) that holds ``offset`` of its text layer; None for others."""
+        return page_at(self.manifest["files"].get(source, {}).get("pages", ()), offset)
 
     @functools.cached_property
     def _by_id(self) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""The plain JSON API: ``POST /api/ask``, ``GET /api/search``, ``GET /api/sources``.
+"""The plain JSON API: ``POST /api/ask``, ``GET /api/search``, ``GET /api/sources``,
+``GET /api/articles/{source}/text``.
 
 Gradio's named endpoints go through its queue and an event stream (two
 requests a call); these routes answer in one request, for scripts and
@@ -30,7 +31,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.pipeline import QAPipeline
-from qa.types import MAX_K, Answer, Passage, QuestionError, SourceInfo
+from qa.types import MAX_K, Answer, Passage, QuestionError, SourceInfo, TextLayer, UnknownArticle
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +125,9 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         article that gives the answer), `alternatives` (other answers other
         articles give) and `candidate`: when the articles may not answer
         (`answerable` false, `answer` empty), the closest they come, as
-        `{answer, confidence, citations}`, or null. Every citation's `start`/`end` slice its file, decoded
-        as UTF-8, to its `text`; `answer_start`/`answer_end` index into `text`.
+        `{answer, confidence, citations}`, or null. Every citation's `start`/`end` slice its
+        file's text layer (`GET /api/articles/{source}/text`) to its `text`; PDF citations carry
+        `page`, and web pages' `url`; `answer_start`/`answer_end` index into `text`.
         """
         history = [turn.model_dump() for turn in request.history]
         return JSONResponse(bot.ask(request.question, history).to_dict())
@@ -143,10 +145,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         """The `k` passages most relevant to `q`, one per group of syndicated copies."""
         return JSONResponse([p.to_dict() for p in bot.search(q, k)])
 
-    @api.get("/api/sources", responses={200: {"model": list[SourceInfo]}, **ERRORS}, tags=["corpus"])
-    def sources() -> JSONResponse:
-        """The indexed articles: `source` (file name), `title`, `paragraphs`, `sha256`."""
-        return JSONResponse([s.to_dict() for s in bot.sources()])
+    _corpus_routes(api, bot)
 
     @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     def unknown(path: str) -> JSONResponse:
@@ -158,6 +157,34 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         return JSONResponse({"error": f"No route /api/{path}; the JSON API is documented at /docs."}, 404)
 
     return api
+
+
+def _corpus_routes(api: FastAPI, bot: QAPipeline) -> None:
+    """The routes that list the articles and serve their text layers."""
+
+    @api.get("/api/sources", responses={200: {"model": list[SourceInfo]}, **ERRORS}, tags=["corpus"])
+    def sources() -> JSONResponse:
+        """The indexed articles: `source` (file name), `title`, `paragraphs`,
+        `sha256`, `outlet`, `added`, and what the file's metadata says:
+        `author`, `published` (ISO date), `url`, and `format`."""
+        return JSONResponse([s.to_dict() for s in bot.sources()])
+
+    @api.get(
+        "/api/articles/{source:path}/text",
+        responses={200: {"model": TextLayer}, 404: {"model": ErrorBody}, **ERRORS},
+        tags=["corpus"],
+    )
+    def text_layer(source: str) -> JSONResponse:
+        """An indexed article's text layer, as its file reads now: `text`, which
+        every citation's `start`/`end` slice (for a `.txt` file, the file
+        decoded as UTF-8; for a web page, PDF, Word or Markdown file, the text
+        extracted from it), `format`, `pages` (where each PDF page starts in
+        `text`) and `sha256` (of the file as indexed). Any client can check a
+        quote with it: `text[start:end] == citation.text`."""
+        try:
+            return JSONResponse(bot.text_layer(source).to_dict())
+        except UnknownArticle as err:
+            return JSONResponse({"error": str(err)}, 404)
 
 
 class BodyLimit:

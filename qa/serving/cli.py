@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--corpus", metavar="DIR", help="folder of .txt articles (default: corpus, or $QA_CORPUS_DIR)")
+    common.add_argument("--corpus", metavar="DIR", help="folder of articles (default: corpus, or $QA_CORPUS_DIR)")
     common.add_argument("--index", metavar="DIR", help="index folder (default: index, or $QA_INDEX_DIR)")
     common.add_argument(
         "--model", help="sentence-transformers model name or folder (default: the packaged all-MiniLM-L6-v2)"

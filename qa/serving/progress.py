@@ -26,6 +26,11 @@ def describe_update(report: UpdateReport, paragraphs: int) -> str:
         )
     for skipped in report.skipped:
         lines.append(f"warning: skipped {skipped.source}: {skipped.reason}")
+    if report.ignored:
+        shown = ", ".join(report.ignored[:5]) + (
+            f" and {len(report.ignored) - 5} more" if len(report.ignored) > 5 else ""
+        )
+        lines.append(f"Ignored {len(report.ignored)} file(s) of formats this tool does not read: {shown}.")
     return "\n".join(lines)
 
 

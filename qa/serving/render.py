@@ -90,8 +90,8 @@ def format_answer(answer: Answer, articles: Mapping[str, SourceInfo] | None = No
     out.append("")
     for s in numbered:
         c = s.citation
-        line = f"[{s.number}] {c.source} ¶{c.paragraph} (characters {c.start}–{c.end})"
-        if title := article_label(c.source, articles):
+        line = f"[{s.number}] {place(c)} (characters {c.start}–{c.end})"
+        if title := " · ".join(filter(None, [article_label(c.source, articles), *byline_of(c.source, articles)])):
             line += f"  {title}"
         if c.also_in:
             line += "; also in " + ", ".join(f"{loc.source} ¶{loc.paragraph}" for loc in c.also_in)
@@ -113,12 +113,24 @@ def article_label(source: str, articles: Mapping[str, SourceInfo] | None, limit:
     return f"{title} — {info.outlet}" if info.outlet else title
 
 
+def place(c: Citation) -> str:
+    """Where a citation stands: its file, page (PDF) and paragraph."""
+    return f"{c.source}{f' p. {c.page}' if c.page else ''} ¶{c.paragraph}"
+
+
+def byline(info: SourceInfo | None) -> list[str]:
+    """An article's outlet, author and publication date, those it has."""
+    if info is None:
+        return []
+    return [v for v in (info.outlet, f"by {info.author}" if info.author else "", info.published) if v]
+
+
 def chip(turn: int, source: Source, articles: Mapping[str, SourceInfo] | None) -> str:
     """A Markdown link that opens citation ``source.number`` of answer ``turn``
     in the reading panel (the app turns ``#cite-T-N`` links into that)."""
     c = source.citation
     label = article_label(c.source, articles, limit=70)
-    where = f"{c.source} ¶{c.paragraph}"
+    where = place(c)
     text = f"[{source.number}] {label} · {where}" if label else f"[{source.number}] {where}"
     return f"[{escape_md(text)}](#cite-{turn}-{source.number})"
 
@@ -195,9 +207,9 @@ def reading_html(
     )
     info = (articles or {}).get(c.source)
     title = html.escape(info.title if info else c.source)
-    meta = [html.escape(info.outlet)] if info and info.outlet else []
+    meta = [html.escape(v) for v in byline(info)]
     meta += [
-        f"{html.escape(c.source)} ¶{c.paragraph}",
+        html.escape(place(c)),
         f"characters {c.start}–{c.end}",
         f"retrieval score {c.score:.2f}",
     ]
@@ -240,9 +252,14 @@ def reading_html(
         f"<h3>[{number}] {title}</h3>"
         f'<p class="meta">{" · ".join(meta)}</p>'
         f'<p class="role">{role}</p>'
-        f'<div class="passage">{"".join(body)}</div>{also}'
+        f'<div class="passage">{"".join(body)}</div>{also}{_address(c)}'
         '<p class="back"><a href="#chat">Back to the chat</a></p></div>'
     )
+
+
+def _address(c: Citation) -> str:
+    """The article's address, as text (a link would leave the app, and the page may be gone)."""
+    return f'<p class="address">Published at {html.escape(c.url)}</p>' if c.url else ""
 
 
 def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, SourceInfo] | None = None) -> str:
@@ -271,14 +288,25 @@ def conversation_markdown(answers: Sequence[Answer], articles: Mapping[str, Sour
             ]
         for s in sources(answer):
             c = s.citation
-            label = _md_line(article_label(c.source, articles) or c.source)
-            line = f"**[{s.number}] {label}** — `{c.source}` ¶{c.paragraph}, characters {c.start}–{c.end}"
+            label = _md_line(
+                " · ".join([article_label(c.source, articles) or c.source, *byline_of(c.source, articles)])
+            )
+            page = f" p. {c.page}" if c.page else ""
+            line = f"**[{s.number}] {label}** — `{c.source}`{page} ¶{c.paragraph}, characters {c.start}–{c.end}"
             if c.answer_start is not None and s.backs:
                 line += f"; “{_md_line(s.backs)}” at characters {c.start + c.answer_start}–{c.start + c.answer_end}"
             elif not s.backs:
                 line += " (related, not used for the answer)"
             out += [line, "", f"> {_md_line(c.text)}", ""]
+            if c.url:
+                out += [f"Published at <{c.url}>", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def byline_of(source: str, articles: Mapping[str, SourceInfo] | None) -> list[str]:
+    """The author and date of an article, those it has (its outlet is in its label)."""
+    info = (articles or {}).get(source)
+    return [v for v in (f"by {info.author}" if info and info.author else "", info.published if info else "") if v]
 
 
 def corpus_table_html(listed: Sequence[SourceInfo], limit: int = 500) -> str:
@@ -290,7 +318,8 @@ def corpus_table_html(listed: Sequence[SourceInfo], limit: int = 500) -> str:
     newest = sorted(listed, key=lambda s: (s.added, s.source), reverse=True)
     rows = []
     for s in newest[:limit]:
-        outlet = f'<div class="outlet">{html.escape(s.outlet)}</div>' if s.outlet else ""
+        about = " · ".join(byline(s))
+        outlet = f'<div class="outlet">{html.escape(about)}</div>' if about else ""
         rows.append(
             "<tr>"
             f'<td class="headline" data-label="Headline">{html.escape(s.title)}{outlet}</td>'

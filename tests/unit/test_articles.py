@@ -114,14 +114,14 @@ def test_bad_files_are_skipped_with_a_warning(tmp_path: Path, caplog: pytest.Log
     (tmp_path / "good.txt").write_text("A headline\n\nThe minister resigned on Friday.\n", "utf-8")
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 owners protest.".encode("latin-1"))
     (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    (tmp_path / "notes.md").write_text("not an article", "utf-8")
+    (tmp_path / "notes.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
     with caplog.at_level(logging.WARNING, logger="qa.corpus.articles"):
         result = read_corpus(tmp_path)
     assert [a.source for a in result.articles] == ["good.txt"]
     reasons = {s.source: s.reason for s in result.skipped}
     assert "not valid UTF-8" in reasons["latin1.txt"]
     assert "binary" in reasons["image.txt"]
-    assert result.ignored == ("notes.md",)
+    assert result.ignored == ("notes.xlsx",)
     assert "latin1.txt" in caplog.text and "image.txt" in caplog.text
 
 
@@ -151,7 +151,8 @@ def test_missing_folder_gives_a_clear_message(tmp_path: Path):
         ("../x.txt", b"Escape\n\nThis tries to leave the corpus folder.\n", "not allowed"),
         ("sub/x.txt", b"Nested\n\nThis names a folder.\n", "not allowed"),
         (".hidden.txt", b"Hidden\n\nA hidden file.\n", "not allowed"),
-        ("report.pdf", b"Report\n\nNot a text file name.\n", "not allowed"),
+        ("report.xlsx", b"Report\n\nNot a format the tool reads.\n", "not allowed"),
+        ("report.pdf", b"Report\n\nA text file named as a PDF.\n", "not one"),
         ("latin.txt", "Caf\xe9 owners protest.".encode("latin-1"), "not valid UTF-8"),
         ("big.txt", b"Big\n\n" + b"word " * 300_000, "over the"),
         ("blank.txt", b"  \n\n \n", "no article text"),

@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from qa.corpus.articles import ArticleError
+from qa.corpus.formats import SUFFIXES
 from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_article
 from qa.index.build import Progress
 from qa.pipeline import QAPipeline
@@ -64,7 +65,7 @@ class Articles:
                     Path(path).unlink(missing_ok=True)
             return f"❌ {escape_md(refusal)}", {}
         if not files:
-            return "Choose one or more .txt files first.", {}
+            return f"Choose one or more article files first ({', '.join(SUFFIXES)}).", {}
         uploads, refused = {}, []
         for path in files:
             why = upload_refusal(path, self.upload_folder)

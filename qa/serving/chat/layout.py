@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from qa.corpus.formats import SUFFIXES
 from qa.pipeline import QAPipeline
 from qa.serving.access import write_refusal, writes_possible
 from qa.serving.chat.articles import Articles
@@ -147,7 +148,7 @@ def _articles_tab(articles: Articles, settings: Settings) -> ArticlesTab:
         info="This app asks for the token set in QA_ADMIN_TOKEN before it adds, replaces or removes articles.",
     )
     gr.Markdown("#### Add or replace articles")
-    files = UploadedFiles(file_count="multiple", file_types=[".txt"], label="UTF-8 .txt files")
+    files = UploadedFiles(file_count="multiple", file_types=list(SUFFIXES), label="Articles: " + " ".join(SUFFIXES))
     add = gr.Button("Add to corpus", interactive=writes_possible(settings), elem_id="add")
     with gr.Column(visible=False, elem_id="confirm-replace") as replace_box:
         gr.Markdown(

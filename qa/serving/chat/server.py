@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Serve the news QA chat and its HTTP API.")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or $QA_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860, or $QA_PORT)")
-    parser.add_argument("--corpus", help="folder of .txt articles (default corpus, or $QA_CORPUS_DIR)")
+    parser.add_argument(
+        "--corpus", help="folder of articles: .txt, web pages, PDF, Word, Markdown (default corpus, or $QA_CORPUS_DIR)"
+    )
     parser.add_argument("--index", help="index folder (default index, or $QA_INDEX_DIR)")
     parser.add_argument("--model", help="embedding model name or folder (default: the packaged all-MiniLM-L6-v2)")
     return parser
