@@ -36,6 +36,7 @@ from qa.types import (
     Answer,
     Candidate,
     Citation,
+    Filter,
     Message,
     Paragraph,
     Passage,
@@ -100,29 +101,38 @@ class QAPipeline:
             return report
 
     def ask(
-        self, question: str, history: Sequence[Message | dict[str, Any]] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Message | dict[str, Any]] | None = None,
+        k: int | None = None,
+        only: Filter | None = None,
     ) -> Answer:
-        """Answer ``question``; ``history`` holds the earlier chat turns.
+        """Answer ``question``; ``history`` holds the earlier chat turns;
+        ``only`` limits the articles asked (outlets, publication dates).
 
         Every quote is checked against its file before the answer is given: if
         an article changed on disk since it was indexed, the index is brought
         up to date and the question asked again, and whatever still does not
         match its file is dropped."""
-        answer = self._ask(question, history, k)
+        answer = self._ask(question, history, k, only)
         with stage("checking quotes"):
             if all(self.files.quotes(c) for c in _quotes(answer)):
                 return answer
         self._catch_up()
-        return self._without_stale(self._ask(question, history, k))
+        return self._without_stale(self._ask(question, history, k, only))
 
-    def _ask(self, question: str, history: Sequence[Message | dict[str, Any]] | None, k: int | None) -> Answer:
+    def _ask(
+        self, question: str, history: Sequence[Message | dict[str, Any]] | None, k: int | None, only: Filter | None
+    ) -> Answer:
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
         k = self._check_k(k)
+        admits = self._admits(parts.index, only)
         messages = as_messages(history or [])
         context = conversation_context(question, messages)
         read_k = max(k, self.settings.read_k)
-        passages = parts.retriever.run(retrieval_query(question, context), max(read_k, self.settings.mention_k))
+        query = retrieval_query(question, context)
+        passages = parts.retriever.run(query, max(read_k, self.settings.mention_k), admits)
         asked = standalone_question(question, messages)
         spans = parts.reader.run(asked, passages[:read_k], context)
         with stage("aggregation"):
@@ -171,19 +181,41 @@ class QAPipeline:
         )
 
     def search(
-        self, query: str, k: int | None = None, history: Sequence[Message | dict[str, Any]] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        history: Sequence[Message | dict[str, Any]] | None = None,
+        only: Filter | None = None,
     ) -> list[Passage]:
         """The passages most relevant to ``query``, one per duplicate group.
-        With ``history``, a follow-up is searched as ``ask`` searches it."""
+        With ``history``, a follow-up is searched as ``ask`` searches it;
+        ``only`` limits the articles searched."""
         query = self.check_question(query)
         if history:
             query = retrieval_query(query, conversation_context(query, as_messages(history)))
         k = self._check_k(k)
-        passages = self._parts.retriever.run(query, k)
+        passages = self._parts.retriever.run(query, k, self._admits(self._parts.index, only))
         if all(self.files.quotes(p) for p in passages):
             return passages
         self._catch_up()
-        return [p for p in self._parts.retriever.run(query, k) if self.files.quotes(p)]
+        admits = self._admits(self._parts.index, only)
+        return [p for p in self._parts.retriever.run(query, k, admits) if self.files.quotes(p)]
+
+    @staticmethod
+    def _admits(index: IndexView, only: Filter | None) -> Callable[[int], bool] | None:
+        """The rows a filter admits, as a test; None without a filter. A filter
+        that admits no article is a :class:`QuestionError` that says so."""
+        if not only:
+            return None
+        allowed = {name for name, info in index.articles.items() if only.admits(info)}
+        if not allowed:
+            outlets = sorted({i.outlet for i in index.articles.values() if i.outlet})
+            dated = sorted(i.published[:10] for i in index.articles.values() if i.published)
+            known = f"outlets: {', '.join(outlets) or 'none named'}"
+            known += f"; published {dated[0]} to {dated[-1]}" if dated else "; no article has a publication date"
+            raise QuestionError(f"No article is {only.describe()} ({known}). Widen or clear the filter.")
+        paragraphs = index.paragraphs
+        return lambda row: paragraphs[row].source in allowed
 
     def _catch_up(self) -> None:
         """Bring the index up to date with the corpus folder after a quote no
@@ -327,12 +359,14 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
 
 
 def _placed(answer: Answer, index: IndexView) -> Answer:
-    """The answer with each citation's page (PDF) and the article's address (web pages)."""
+    """The answer with each citation's page (PDF), and its article's address
+    (web pages) and publication date: when sources differ, each alternative's
+    support says when it was published."""
 
     def place(c: Citation) -> Citation:
         info = index.articles.get(c.source)
         page = index.page_of(c.source, c.start + (c.answer_start or 0))
-        return replace(c, page=page, url=info.url if info else "") if page or (info and info.url) else c
+        return replace(c, page=page, url=info.url, published=info.published) if info else c
 
     places = lambda cs: tuple(place(c) for c in cs)  # noqa: E731
     return replace(

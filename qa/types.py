@@ -114,8 +114,9 @@ class Citation:
     answer_end: int | None
     score: float
     also_in: tuple[Location, ...] = ()
-    page: int | None = None  # the PDF page where the passage starts
+    page: int | None = None  # the PDF page that holds the answer (or the passage's start)
     url: str = ""  # the article's address, when its web page names one
+    published: str = ""  # the article's publication date (ISO), when its file names one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}
@@ -230,6 +231,44 @@ class TextLayer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"pages": list(self.pages)}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which articles a question is asked of: any of ``outlets`` (case aside),
+    published from ``published_from`` to ``published_to`` (ISO dates, both
+    ends included). An empty filter admits every article; an article with no
+    publication date is outside any date range, since nothing says it is in."""
+
+    outlets: tuple[str, ...] = ()
+    published_from: str = ""
+    published_to: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.outlets or self.published_from or self.published_to)
+
+    def admits(self, info: SourceInfo) -> bool:
+        if self.outlets and info.outlet.casefold() not in {o.casefold() for o in self.outlets}:
+            return False
+        day = info.published[:10]
+        if (self.published_from or self.published_to) and not day:
+            return False
+        return not (self.published_from and day < self.published_from) and not (
+            self.published_to and day > self.published_to
+        )
+
+    def describe(self) -> str:
+        """The filter in words: "from Reuters or AP, published 2019-05-01 to 2019-05-31"."""
+        parts = []
+        if self.outlets:
+            parts.append("from " + " or ".join(self.outlets))
+        if self.published_from and self.published_to:
+            parts.append(f"published {self.published_from} to {self.published_to}")
+        elif self.published_from:
+            parts.append(f"published on or after {self.published_from}")
+        elif self.published_to:
+            parts.append(f"published on or before {self.published_to}")
+        return ", ".join(parts)
 
 
 class UnknownArticle(LookupError):

@@ -6,6 +6,8 @@ best-ranked copy, with the others listed in ``also_in``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from qa.search import embeddings
@@ -29,29 +31,41 @@ class HybridRetriever:
         if self.mode.dense:
             embeddings.encode_query(self.index.model, "warm-up", self.settings.engine, self.settings.cache_dir)
 
-    def run(self, query: str, k: int | None = None) -> list[Passage]:
-        ranked = self.rank(query, k or self.settings.top_k)
+    def run(self, query: str, k: int | None = None, admits: Callable[[int], bool] | None = None) -> list[Passage]:
+        ranked = self.rank(query, k or self.settings.top_k, admits=admits)
         with stage("fusion and passages"):
             return [self.to_passage(r) for r in ranked]
 
-    def rank(self, query: str, k: int, vector: np.ndarray | None = None) -> list[RankedParagraph]:
+    def rank(
+        self, query: str, k: int, vector: np.ndarray | None = None, admits: Callable[[int], bool] | None = None
+    ) -> list[RankedParagraph]:
         """Top ``k`` paragraphs, one per duplicate group, best first. ``vector``
-        is the query's embedding when the caller has it already (a batch)."""
+        is the query's embedding when the caller has it already (a batch).
+        With ``admits`` (a row's test, for a filter), only the rows it admits
+        count: each search looks eight times deeper until it finds ``k`` or has
+        looked at every paragraph."""
         s = self.settings
-        dense_hits = lexical_hits = []
-        if self.mode.dense:
-            if vector is None:
-                with stage("query encoding"):
-                    vector = embeddings.encode_query(self.index.model, query, s.engine, s.cache_dir)
-            with stage("dense search"):
-                dense_hits = self.index.dense_search(vector, s.candidates)
-        if self.mode.lexical:
-            with stage("BM25 search"):
-                lexical_hits = self.index.lexical_search(query, s.candidates)
-
-        with stage("fusion and passages"):
-            group_of = self.index.groups.__getitem__ if s.group_duplicates else (lambda row: row)
-            return fuse(dense_hits, lexical_hits, k, s.rrf_k, self.mode, group_of)
+        if self.mode.dense and vector is None:
+            with stage("query encoding"):
+                vector = embeddings.encode_query(self.index.model, query, s.engine, s.cache_dir)
+        group_of = self.index.groups.__getitem__ if s.group_duplicates else (lambda row: row)
+        depth, total = s.candidates, len(self.index.paragraphs)
+        while True:
+            dense_hits = lexical_hits = []
+            if self.mode.dense:
+                with stage("dense search"):
+                    dense_hits = self.index.dense_search(vector, min(depth, total))
+            if self.mode.lexical:
+                with stage("BM25 search"):
+                    lexical_hits = self.index.lexical_search(query, min(depth, total))
+            if admits is not None:
+                dense_hits = [h for h in dense_hits if admits(h[0])]
+                lexical_hits = [h for h in lexical_hits if admits(h[0])]
+            with stage("fusion and passages"):
+                fused = fuse(dense_hits, lexical_hits, k, s.rrf_k, self.mode, group_of)
+            if admits is None or len(fused) >= k or depth >= total:
+                return fused
+            depth *= 8
 
     def to_passage(self, ranked: RankedParagraph) -> Passage:
         p = self.index.paragraphs[ranked.row]

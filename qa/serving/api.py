@@ -14,6 +14,7 @@ question the pipeline refuses or a body that is not JSON, 413 for a body over
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.pipeline import QAPipeline
-from qa.types import MAX_K, Answer, Passage, QuestionError, SourceInfo, TextLayer, UnknownArticle
+from qa.types import MAX_K, Answer, Filter, Passage, QuestionError, SourceInfo, TextLayer, UnknownArticle
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,25 @@ class AskRequest(BaseModel):
         description="The question: some text that is not only spaces, at most 2,000 characters",
     )
     history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS, description="Earlier turns, oldest first")
+    outlets: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100, description="Ask only articles from these outlets (any of them)"
+    )
+    published_from: dt.date | None = Field(None, description="Ask only articles published on or after this date")
+    published_to: dt.date | None = Field(None, description="Ask only articles published on or before this date")
+
+    def only(self) -> Filter:
+        return as_filter(self.outlets, self.published_from, self.published_to)
+
+
+def as_filter(outlets: list[str] | None, published_from: dt.date | None, published_to: dt.date | None) -> Filter:
+    """A request's filter fields as the pipeline's :class:`Filter`."""
+    if published_from and published_to and published_from > published_to:
+        raise QuestionError(f"published_from ({published_from}) is after published_to ({published_to}).")
+    return Filter(
+        tuple(o.strip() for o in outlets or () if o.strip()),
+        published_from.isoformat() if published_from else "",
+        published_to.isoformat() if published_to else "",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -114,6 +134,24 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
             swagger_favicon_url="/docs-static/favicon-32x32.png",
         )
 
+    _answer_routes(api, bot)
+    _corpus_routes(api, bot)
+
+    @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(path: str) -> JSONResponse:
+        # Without this, the chat mounted at / would answer with its own 404.
+        methods = {r.path: sorted(r.methods) for r in api.routes if isinstance(r, APIRoute) and "{" not in r.path}
+        if f"/api/{path}" in methods:
+            allowed = " or ".join(methods[f"/api/{path}"])
+            return JSONResponse({"error": f"/api/{path} takes {allowed} requests."}, 405)
+        return JSONResponse({"error": f"No route /api/{path}; the JSON API is documented at /docs."}, 404)
+
+    return api
+
+
+def _answer_routes(api: FastAPI, bot: QAPipeline) -> None:
+    """The routes that answer and search."""
+
     @api.post("/api/ask", responses={200: {"model": Answer}, **ERRORS}, tags=["answers"])
     def ask(request: AskRequest) -> JSONResponse:
         """Answer a question with verbatim text from the articles and its citations.
@@ -128,9 +166,11 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         `{answer, confidence, citations}`, or null. Every citation's `start`/`end` slice its
         file's text layer (`GET /api/articles/{source}/text`) to its `text`; PDF citations carry
         `page`, and web pages' `url`; `answer_start`/`answer_end` index into `text`.
+        `outlets`, `published_from` and `published_to` limit the articles asked;
+        a filter that no article passes is a 400 that names what there is.
         """
         history = [turn.model_dump() for turn in request.history]
-        return JSONResponse(bot.ask(request.question, history).to_dict())
+        return JSONResponse(bot.ask(request.question, history, only=request.only()).to_dict())
 
     @api.get("/api/search", responses={200: {"model": list[Passage]}, **ERRORS}, tags=["answers"])
     def search(
@@ -141,22 +181,15 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
             ),
         ],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="How many passages")] = 5,
+        outlets: Annotated[list[str] | None, Query(description="Only articles from these outlets")] = None,
+        published_from: Annotated[dt.date | None, Query(description="Only articles published on or after")] = None,
+        published_to: Annotated[dt.date | None, Query(description="Only articles published on or before")] = None,
     ) -> JSONResponse:
-        """The `k` passages most relevant to `q`, one per group of syndicated copies."""
-        return JSONResponse([p.to_dict() for p in bot.search(q, k)])
-
-    _corpus_routes(api, bot)
-
-    @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    def unknown(path: str) -> JSONResponse:
-        # Without this, the chat mounted at / would answer with its own 404.
-        methods = {r.path: sorted(r.methods) for r in api.routes if isinstance(r, APIRoute) and "{" not in r.path}
-        if f"/api/{path}" in methods:
-            allowed = " or ".join(methods[f"/api/{path}"])
-            return JSONResponse({"error": f"/api/{path} takes {allowed} requests."}, 405)
-        return JSONResponse({"error": f"No route /api/{path}; the JSON API is documented at /docs."}, 404)
-
-    return api
+        """The `k` passages most relevant to `q`, one per group of syndicated
+        copies; `outlets` (repeatable), `published_from` and `published_to`
+        limit the articles searched."""
+        only = as_filter(outlets, published_from, published_to)
+        return JSONResponse([p.to_dict() for p in bot.search(q, k, only=only)])
 
 
 def _corpus_routes(api: FastAPI, bot: QAPipeline) -> None:

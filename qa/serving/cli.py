@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import sys
@@ -18,7 +19,7 @@ from qa.serving.logs import quiet_libraries
 from qa.serving.progress import ProgressBar, describe_update
 from qa.serving.render import format_answer
 from qa.settings import Settings
-from qa.types import QuestionError
+from qa.types import Filter, QuestionError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,12 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--ray-address", metavar="ADDR", help="a Ray cluster to embed on (ray://head:10001, auto)")
     index.set_defaults(command=_index)
 
-    ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
-    ask.add_argument("question")
-    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
-    ask.add_argument("--k", type=int, help="number of passages to cite (default 5)")
-    ask.add_argument("--history", metavar="JSON", help='earlier turns: [{"role": "user", "content": "..."}, ...]')
-    ask.set_defaults(command=_ask)
+    _ask_parser(commands, common)
 
     remove = commands.add_parser(
         "remove", parents=[common], help="take an article out of the corpus and the index (a copy is kept)"
@@ -117,6 +113,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _ask_parser(commands, common: argparse.ArgumentParser) -> None:
+    ask = commands.add_parser("ask", parents=[common], help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.add_argument("--k", type=int, help="number of passages to cite (default 5)")
+    ask.add_argument("--history", metavar="JSON", help='earlier turns: [{"role": "user", "content": "..."}, ...]')
+    ask.add_argument("--outlet", action="append", default=[], help="ask only this outlet's articles (repeatable)")
+    ask.add_argument("--from", dest="published_from", type=_date, metavar="DATE", help="published on or after (ISO)")
+    ask.add_argument("--to", dest="published_to", type=_date, metavar="DATE", help="published on or before (ISO)")
+    ask.set_defaults(command=_ask)
+
+
+def _date(value: str) -> str:
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
 def _index(args: argparse.Namespace, settings: Settings) -> int:
     with contextlib.ExitStack() as stack:
         embed = None
@@ -134,7 +149,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     history = json.loads(args.history) if args.history else []
     with ProgressBar() as bar:
         bot = QAPipeline(settings, progress=bar)
-    answer = bot.ask(args.question, history, k=args.k)
+    only = Filter(tuple(args.outlet), args.published_from or "", args.published_to or "")
+    answer = bot.ask(args.question, history, k=args.k, only=only)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -89,3 +89,26 @@ def test_the_text_layer_of_every_format_is_what_citations_slice(mixed):
         assert layer.text == file_text(info.source, folder) and layer.sha256 == info.sha256
         for p in bot.context(info.source, 1, around=50):
             assert layer.text[p.start : p.end] == p.text
+
+
+def test_filters_narrow_the_articles_asked_and_an_empty_one_says_what_there_is(mixed):
+    from qa.types import Filter, QuestionError
+
+    bot, folder = mixed
+    question = "What did Lavrov blame the US for?"
+    persia = bot.ask(question, only=Filter(("persia digest",)))
+    check_provenance(persia, folder)
+    assert {c.source for c in persia.citations} == {"000_7e31dd43b6b198f1.html"}
+    dated = bot.search(
+        "Pompeo and Putin talks", k=10, only=Filter(published_from="2019-05-14", published_to="2019-05-14")
+    )
+    assert dated and {p.source for p in dated} == {"002_fab38d7c02004fe4.docx"}
+    everything = bot.search("Pompeo and Putin talks", k=10)
+    assert len({p.source for p in everything}) > 1
+    with pytest.raises(
+        QuestionError, match=r"No article is from Reuters .*outlets: Persia Digest.*published 2019-05-13 to"
+    ):
+        bot.ask(question, only=Filter(("Reuters",)))
+    answer = bot.ask("Where did Pompeo meet Putin?")
+    for c in [*answer.support, *(s for a in answer.alternatives for s in a.support)]:
+        assert c.published == {"html": "2019-05-13", "docx": "2019-05-14"}.get(c.source.rsplit(".", 1)[1], "")

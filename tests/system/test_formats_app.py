@@ -55,6 +55,25 @@ def test_sources_and_text_layers_over_http(formats_server: AppServer):
     assert "/api/articles/{source}/text" in schema["paths"]
 
 
+def test_the_json_api_filters_by_outlet_and_date_and_says_why_it_cannot(formats_server: AppServer):
+    url = formats_server.url
+    ask = lambda body: requests.post(f"{url}/api/ask", json=body, timeout=60)  # noqa: E731
+    only = ask({"question": "What did Lavrov blame the US for?", "outlets": ["Persia Digest"]}).json()
+    assert {c["source"] for c in only["citations"]} == {"000_7e31dd43b6b198f1.html"}
+    none = ask({"question": "What did Lavrov blame the US for?", "outlets": ["Reuters"]})
+    assert none.status_code == 400 and "No article is from Reuters" in none.json()["error"]
+    backwards = ask({"question": "Who?", "published_from": "2019-05-20", "published_to": "2019-05-01"})
+    assert backwards.status_code == 400 and "is after" in backwards.json()["error"]
+    bad = ask({"question": "Who?", "published_from": "last week"})
+    assert bad.status_code == 422 and "published_from" in bad.json()["error"]
+    found = requests.get(
+        f"{url}/api/search",
+        params={"q": "Pompeo and Putin", "k": 10, "published_from": "2019-05-14", "published_to": "2019-05-14"},
+        timeout=60,
+    ).json()
+    assert found and {p["source"] for p in found} == {"002_fab38d7c02004fe4.docx"}
+
+
 def test_every_format_uploads_and_a_bad_file_says_why(formats_server: AppServer, tmp_path: Path):
     import docx
 
@@ -102,4 +121,16 @@ def test_a_pdf_chip_shows_its_page_and_the_panel_the_text_layer(formats_server: 
         expect(panel.locator(".cited")).to_contain_text("Huntsman visited Whelan in a Moscow jail")
         page.width_name = "desktop"
         _shot(page, "pdf-citation.png")
+        # The chat's filter: one day's articles only (the Word file's).
+        page.locator("#filter").get_by_text("Filter the articles").click()
+        for box in ("#filter-from", "#filter-to"):
+            page.locator(f"{box} input, {box} textarea").first.fill("2019-05-14")
+            page.locator(f"{box} input, {box} textarea").first.press("Tab")
+        _ask(page, "Where did Pompeo meet Putin?")
+        reply = chat.locator(".message").last
+        expect(reply).to_contain_text("Asked only articles published 2019-05-14 to 2019-05-14", timeout=60_000)
+        chips = chat.locator('a[href^="#cite-2-"]')
+        expect(chips.first).to_be_visible()
+        assert all(".docx" in text for text in chips.all_inner_texts())
+        _shot(page, "filtered-answer.png")
         browser.close()

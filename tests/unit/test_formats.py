@@ -175,3 +175,20 @@ def test_bad_files_in_a_folder_are_listed_with_their_reasons_and_the_rest_is_rea
     reasons = {s.source: s.reason for s in result.skipped}
     assert set(reasons) == {"secret.pdf", "bomb.docx", "empty.html"}
     assert "encrypted" in reasons["secret.pdf"] and "zip bomb" in reasons["bomb.docx"]
+
+
+def test_a_filter_admits_by_outlet_and_publication_date():
+    from qa.types import Filter, SourceInfo
+
+    reuters = SourceInfo("a.html", "A", 3, "x", outlet="Reuters", published="2019-05-14")
+    undated = SourceInfo("b.txt", "B", 3, "y", outlet="AP")
+    assert not Filter() and Filter().admits(undated)
+    assert Filter(("reuters",)).admits(reuters) and not Filter(("Reuters",)).admits(undated)
+    assert Filter(published_from="2019-05-14", published_to="2019-05-14").admits(reuters)
+    assert not Filter(published_from="2019-05-15").admits(reuters)
+    assert not Filter(published_to="2019-05-13").admits(reuters)
+    assert not Filter(published_from="2019-01-01").admits(undated)  # nothing says it is in range
+    assert Filter(("Reuters", "AP"), "2019-05-01", "2019-05-31").describe() == (
+        "from Reuters or AP, published 2019-05-01 to 2019-05-31"
+    )
+    assert Filter(published_to="2019-05-31").describe() == "published on or before 2019-05-31"

@@ -3,6 +3,7 @@ the named endpoints ``/ask`` and ``/search``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -14,9 +15,9 @@ from qa.pipeline import QAPipeline
 from qa.serving import feedback
 from qa.serving.chat.errors import clear_errors, whole_number
 from qa.serving.feedback import Feedback, Rating, Reason
-from qa.serving.render import conversation_markdown, reading_html, reply_markdown
+from qa.serving.render import conversation_markdown, escape_md, reading_html, reply_markdown
 from qa.serving.render import sources as render_sources
-from qa.types import Answer, Paragraph, QuestionError
+from qa.types import Answer, Filter, Paragraph, QuestionError
 
 log = logging.getLogger("qa.app")
 
@@ -51,9 +52,11 @@ class Conversation:
         """The k passages most relevant to the query, one per syndicated group."""
         return [p.to_dict() for p in self.bot.search(query, whole_number(k))]
 
-    def chat(self, message: str, shown: list[dict], turns: list[dict], answers: list[Answer]) -> tuple:
+    def chat(
+        self, message: str, shown: list[dict], turns: list[dict], answers: list[Answer], only: Filter | None = None
+    ) -> tuple:
         try:
-            answer = self.bot.ask(message, turns)
+            answer = self.bot.ask(message, turns, only=only)
         except QuestionError as err:
             gr.Warning(str(err))
             return gr.skip(), gr.skip(), gr.skip(), message, gr.skip()
@@ -65,10 +68,29 @@ class Conversation:
         turn = len(answers)
         articles = self.bot.articles()
         reply = reply_markdown(answer, turn, articles)
+        if only:
+            reply = f"*Asked only articles {escape_md(only.describe())}.*\n\n{reply}"
         shown = [*shown, {"role": "user", "content": message}, {"role": "assistant", "content": reply}]
         turns = [*turns, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
         panel = reading_html(answer, turn, 1, self._context(answer, 1), articles)
         return shown, turns, answers, "", panel
+
+    def set_filter(self, outlets: list[str] | None, published_from: str, published_to: str) -> Filter:
+        """The chat's filter from its controls; a date that is not one is
+        pointed out and left out of the filter."""
+        dates = []
+        for label, value in (("from", published_from), ("to", published_to)):
+            value = (value or "").strip()
+            try:
+                dates.append(dt.date.fromisoformat(value).isoformat() if value else "")
+            except ValueError:
+                gr.Warning(f"“{value}” is not a date: write the {label} date as YYYY-MM-DD.")
+                dates.append("")
+        return Filter(tuple(outlets or ()), *dates)
+
+    def outlet_choices(self) -> gr.Dropdown:
+        """The outlets the indexed articles name, for the filter."""
+        return gr.Dropdown(choices=sorted({s.outlet for s in self.bot.sources() if s.outlet}))
 
     def after_answer(self, answers: list[Answer], request: gr.Request) -> tuple[gr.Tabs, gr.DownloadButton]:
         """The reading panel in view and the export up to date."""

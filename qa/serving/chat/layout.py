@@ -50,6 +50,15 @@ class ArticlesTab:
         return [self.status, self.table, self.to_remove]
 
 
+def _filter_box() -> tuple[gr.Dropdown, gr.Textbox, gr.Textbox]:
+    """Which articles the chat asks: outlets and a range of publication dates."""
+    with gr.Accordion("Filter the articles", open=False, elem_id="filter"), gr.Row():
+        outlets = gr.Dropdown([], multiselect=True, label="Outlets", elem_id="filter-outlets", scale=2)
+        published_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD", elem_id="filter-from")
+        published_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD", elem_id="filter-to")
+    return outlets, published_from, published_to
+
+
 def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
     """The Blocks app over a ready pipeline; conversations are exported into ``exports``."""
     conversation, articles = Conversation(bot, exports), Articles(bot)
@@ -74,6 +83,7 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask", min_width=80)
                 gr.Examples(EXAMPLES, inputs=question, label="Try")
+                only, filters = gr.State(None), _filter_box()
                 with gr.Row():
                     clear = gr.Button("New conversation", size="sm")
                     download = gr.DownloadButton(
@@ -94,13 +104,16 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
         upload_api_button = gr.Button(visible=False)
 
         # gradio_client's /chat, as before: (message, chat shown) -> (chat shown, "", cited passage HTML).
-        chat_io = ([question, chatbot, turns, answers], [chatbot, turns, answers, question, panel])
+        chat_io = ([question, chatbot, turns, answers, only], [chatbot, turns, answers, question, panel])
         for event in (
             question.submit(conversation.chat, *chat_io, api_name="chat"),
             send.click(conversation.chat, *chat_io, api_visibility="private"),
         ):
             event.success(conversation.after_answer, answers, [side, download], api_visibility="private")
         app.load(articles.corpus_views, None, tab.corpus_outputs, api_visibility="private")
+        app.load(conversation.outlet_choices, None, filters[0], api_visibility="private")
+        for control in filters:
+            control.change(conversation.set_filter, filters, only, api_visibility="private")
         clear.click(
             lambda: ([], [], [], READING_HINT, gr.DownloadButton(value=None, interactive=False)),
             None,
