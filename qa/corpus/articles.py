@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.corpus.formats import SUFFIXES, ArticleError, extract, is_supported
+from qa.corpus.text_layers import TextLayers
 from qa.types import Article, Paragraph
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def read_corpus(
     max_file_bytes: int = 5_000_000,
     known: Callable[[str, int, int], bool] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    layers: TextLayers | None = None,
 ) -> CorpusReadResult:
     """Read every article file under ``folder`` (recursively), in name order:
     each format qa.corpus.formats reads (``.txt``, web pages, PDF, Word, Markdown).
@@ -106,7 +108,8 @@ def read_corpus(
     they never stop the rest of the corpus from being read. A file for which
     ``known(source, size, mtime_ns)`` is true is not read: it is listed in
     ``unread`` (an index uses this to skip the files it has, unchanged).
-    ``progress("Reading articles", done, total)`` follows the files read.
+    ``progress("Reading articles", done, total)`` follows the files read;
+    ``layers`` keeps the text extracted from formats other than ``.txt``.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -130,7 +133,7 @@ def read_corpus(
             if known is not None and known(source, st.st_size, st.st_mtime_ns):
                 unread.append(source)
                 continue
-            articles.append(read_article(folder / source, source, max_file_bytes))
+            articles.append(read_article(folder / source, source, max_file_bytes, layers))
         except OSError as err:
             stats.pop(source, None)
             log.warning("Skipping %s: %s", source, err.strerror or err)
@@ -163,12 +166,14 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def read_article(path: Path, source: str, max_file_bytes: int = 5_000_000) -> Article:
+def read_article(path: Path, source: str, max_file_bytes: int = 5_000_000, layers: TextLayers | None = None) -> Article:
     data = path.read_bytes()
-    return parse_article(data, source, max_file_bytes)
+    return parse_article(data, source, max_file_bytes, layers)
 
 
-def parse_article(data: bytes, source: str, max_file_bytes: int = 5_000_000) -> Article:
+def parse_article(
+    data: bytes, source: str, max_file_bytes: int = 5_000_000, layers: TextLayers | None = None
+) -> Article:
     """Turn a file's bytes into an :class:`Article`, or raise :class:`ArticleError`.
 
     The format is chosen by the name's suffix and checked against the content
@@ -176,7 +181,8 @@ def parse_article(data: bytes, source: str, max_file_bytes: int = 5_000_000) -> 
     it gives, which for ``.txt`` is the decoded file itself."""
     if len(data) > max_file_bytes:
         raise ArticleError(f"file is {len(data):,} bytes, over the {max_file_bytes:,}-byte limit")
-    layer = extract(data, source)
+    digest = hashlib.sha256(data).hexdigest()
+    layer = layers.get(data, source, digest) if layers else extract(data, source)
     paragraphs = tuple(split_paragraphs(layer.text, source))
     if not paragraphs:
         raise ArticleError("has no article text")
@@ -185,7 +191,7 @@ def parse_article(data: bytes, source: str, max_file_bytes: int = 5_000_000) -> 
         source=source,
         title=meta.title or _title(_DATELINE.sub("", paragraphs[0].text)),
         outlet=meta.outlet or outlet(paragraphs),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=digest,
         text=layer.text,
         paragraphs=paragraphs,
         author=meta.author,

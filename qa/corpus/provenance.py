@@ -10,19 +10,22 @@ the check costs a ``stat`` per cited file.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from qa.corpus.formats import ArticleError, extract
+from qa.corpus.formats import ArticleError
+from qa.corpus.text_layers import TextLayers
 from qa.types import Citation, Passage
 
 
 class SourceFiles:
     """The current text of the corpus folder's files, for checking quotes."""
 
-    def __init__(self, corpus_dir: Path, max_files: int = 2048):
+    def __init__(self, corpus_dir: Path, max_files: int = 2048, layers: TextLayers | None = None):
         self.corpus_dir = Path(corpus_dir)
+        self.layers = layers or TextLayers(None)
         self.max_files = max_files
         self._texts: OrderedDict[str, tuple[tuple[int, int], str | None]] = OrderedDict()
         self._lock = threading.Lock()
@@ -41,7 +44,8 @@ class SourceFiles:
                 self._texts.move_to_end(source)
                 return cached[1]
         try:
-            text: str | None = extract(path.read_bytes(), source).text
+            data = path.read_bytes()
+            text: str | None = self.layers.get(data, source, hashlib.sha256(data).hexdigest()).text
         except (OSError, ArticleError):
             text = None
         with self._lock:

@@ -37,6 +37,7 @@ import numpy as np
 
 from qa.corpus.articles import CorpusError, paragraph_ids, read_corpus
 from qa.corpus.copies import labels_of
+from qa.corpus.text_layers import TextLayers
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
 from qa.index.changes import UpdateReport, compare, compare_served, empty_corpus_message
 from qa.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
@@ -67,6 +68,7 @@ class IndexStore:
             lambda texts, on_batch=None: embeddings.encode(settings.model, texts, settings.embed_batch_size, on_batch)
         )
         self._written: tuple[str, IndexView] | None = None  # (build name, index) of this store's last build
+        self.layers = TextLayers(self.folder / "texts")  # what web pages, PDFs and Word files read as
 
     # -- reading -----------------------------------------------------------
 
@@ -172,7 +174,8 @@ class IndexStore:
         s = self.settings
         old, reason = self._reusable_index(force)
         read_at_ns = time.time_ns()
-        corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known_files(old.manifest) if old else None, progress)
+        known = known_files(old.manifest) if old else None
+        corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
         if not corpus.articles and not corpus.unread:
             raise CorpusError(empty_corpus_message(s.corpus_dir, corpus))
         changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason)
@@ -246,6 +249,7 @@ class IndexStore:
         name = write_build(self.folder, index, group_ids, manifest, previous, known, stamp)
         index.manifest = manifest
         self._written = (name, index)
+        self.layers.keep_only({f["sha256"] for f in files.values()})
 
 
 def _check_counts(build: Path, index: IndexView) -> None:

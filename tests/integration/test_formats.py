@@ -84,6 +84,10 @@ def test_a_pdf_citation_names_its_page_and_a_page_citation_its_address(mixed):
 
 def test_the_text_layer_of_every_format_is_what_citations_slice(mixed):
     bot, folder = mixed
+    # Kept beside the index, one per extracted file (a .txt file is its own text layer).
+    kept = sorted((bot.settings.index_dir / "texts").glob("*.json"))
+    assert len(kept) == 4
+    assert {p.name.split("-v")[0] for p in kept} == {s.sha256 for s in bot.sources() if s.format != "txt"}
     for info in bot.sources():
         layer = bot.text_layer(info.source)
         assert layer.text == file_text(info.source, folder) and layer.sha256 == info.sha256
