@@ -38,6 +38,7 @@ from qa.types import (
     Citation,
     Filter,
     Message,
+    NoArticleMatches,
     Paragraph,
     Passage,
     QuestionError,
@@ -207,13 +208,18 @@ class QAPipeline:
         that admits no article is a :class:`QuestionError` that says so."""
         if not only:
             return None
+        if only.published_from and only.published_to and only.published_from > only.published_to:
+            raise NoArticleMatches(
+                f"No article can be published from {only.published_from} to {only.published_to}: "
+                "the first date is after the second."
+            )
         allowed = {name for name, info in index.articles.items() if only.admits(info)}
         if not allowed:
             outlets = sorted({i.outlet for i in index.articles.values() if i.outlet})
             dated = sorted(i.published[:10] for i in index.articles.values() if i.published)
             known = f"outlets: {', '.join(outlets) or 'none named'}"
             known += f"; published {dated[0]} to {dated[-1]}" if dated else "; no article has a publication date"
-            raise QuestionError(f"No article is {only.describe()} ({known}). Widen or clear the filter.")
+            raise NoArticleMatches(f"No article is {only.describe()} ({known}). Widen or clear the filter.")
         paragraphs = index.paragraphs
         return lambda row: paragraphs[row].source in allowed
 

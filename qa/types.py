@@ -287,6 +287,10 @@ class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
 
 
+class NoArticleMatches(QuestionError):
+    """The question's filter admits no indexed article; the message names what there is."""
+
+
 # How many passages a caller may ask for: enough for any reading, few enough to keep a reply small.
 MAX_K = 50
 K_ERROR = f"k must be a whole number from 1 to {MAX_K}."

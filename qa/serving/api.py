@@ -32,7 +32,17 @@ from swagger_ui_bundle import swagger_ui_path
 
 from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.pipeline import QAPipeline
-from qa.types import MAX_K, Answer, Filter, Passage, QuestionError, SourceInfo, TextLayer, UnknownArticle
+from qa.types import (
+    MAX_K,
+    Answer,
+    Filter,
+    NoArticleMatches,
+    Passage,
+    QuestionError,
+    SourceInfo,
+    TextLayer,
+    UnknownArticle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +97,6 @@ class AskRequest(BaseModel):
 
 def as_filter(outlets: list[str] | None, published_from: dt.date | None, published_to: dt.date | None) -> Filter:
     """A request's filter fields as the pipeline's :class:`Filter`."""
-    if published_from and published_to and published_from > published_to:
-        raise QuestionError(f"published_from ({published_from}) is after published_to ({published_to}).")
     return Filter(
         tuple(o.strip() for o in outlets or () if o.strip()),
         published_from.isoformat() if published_from else "",
@@ -120,6 +128,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
     if hosts:
         api.add_middleware(HostAndOrigin, hosts=hosts)
     api.add_exception_handler(QuestionError, _question_error)
+    api.add_exception_handler(NoArticleMatches, _no_article)
     api.add_exception_handler(RequestValidationError, _invalid_request)
     api.add_exception_handler(StarletteHTTPException, _http_error)
     api.add_exception_handler(Exception, _internal_error)
@@ -152,7 +161,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
 def _answer_routes(api: FastAPI, bot: QAPipeline) -> None:
     """The routes that answer and search."""
 
-    @api.post("/api/ask", responses={200: {"model": Answer}, **ERRORS}, tags=["answers"])
+    @api.post("/api/ask", responses={200: {"model": Answer}, 404: {"model": ErrorBody}, **ERRORS}, tags=["answers"])
     def ask(request: AskRequest) -> JSONResponse:
         """Answer a question with verbatim text from the articles and its citations.
 
@@ -167,12 +176,14 @@ def _answer_routes(api: FastAPI, bot: QAPipeline) -> None:
         file's text layer (`GET /api/articles/{source}/text`) to its `text`; PDF citations carry
         `page`, and web pages' `url`; `answer_start`/`answer_end` index into `text`.
         `outlets`, `published_from` and `published_to` limit the articles asked;
-        a filter that no article passes is a 400 that names what there is.
+        a filter that no article passes is a 404 that names what there is.
         """
         history = [turn.model_dump() for turn in request.history]
         return JSONResponse(bot.ask(request.question, history, only=request.only()).to_dict())
 
-    @api.get("/api/search", responses={200: {"model": list[Passage]}, **ERRORS}, tags=["answers"])
+    @api.get(
+        "/api/search", responses={200: {"model": list[Passage]}, 404: {"model": ErrorBody}, **ERRORS}, tags=["answers"]
+    )
     def search(
         q: Annotated[
             str,
@@ -304,6 +315,10 @@ def _too_large(limit: int) -> JSONResponse:
 
 def _question_error(_: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"error": str(err)}, status_code=400)
+
+
+def _no_article(_: Request, err: Exception) -> JSONResponse:
+    return JSONResponse({"error": str(err)}, 404)
 
 
 def _invalid_request(_: Request, err: Exception) -> JSONResponse:

@@ -19,7 +19,9 @@ def operations(app_server) -> dict:
     return found
 
 
-@pytest.mark.parametrize("route", ["POST /api/ask", "GET /api/search", "GET /api/sources"])
+@pytest.mark.parametrize(
+    "route", ["POST /api/ask", "GET /api/search", "GET /api/sources", "GET /api/articles/{source}/text"]
+)
 def test_the_json_api_keeps_to_its_schema(operations: dict, route: str):
     operation = operations[route]
 

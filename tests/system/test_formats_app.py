@@ -61,9 +61,9 @@ def test_the_json_api_filters_by_outlet_and_date_and_says_why_it_cannot(formats_
     only = ask({"question": "What did Lavrov blame the US for?", "outlets": ["Persia Digest"]}).json()
     assert {c["source"] for c in only["citations"]} == {"000_7e31dd43b6b198f1.html"}
     none = ask({"question": "What did Lavrov blame the US for?", "outlets": ["Reuters"]})
-    assert none.status_code == 400 and "No article is from Reuters" in none.json()["error"]
+    assert none.status_code == 404 and "No article is from Reuters" in none.json()["error"]
     backwards = ask({"question": "Who?", "published_from": "2019-05-20", "published_to": "2019-05-01"})
-    assert backwards.status_code == 400 and "is after" in backwards.json()["error"]
+    assert backwards.status_code == 404 and "is after the second" in backwards.json()["error"]
     bad = ask({"question": "Who?", "published_from": "last week"})
     assert bad.status_code == 422 and "published_from" in bad.json()["error"]
     found = requests.get(
