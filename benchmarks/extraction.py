@@ -1,13 +1,19 @@
 """Extraction throughput per format (files and MB per second), and what
 extraction adds to a first build of the sample corpus, side by side in one run.
 
-    .venv/bin/python benchmarks/extraction.py [--rounds 5] [--write docs/BENCHMARKS.md]
+    .venv/bin/python benchmarks/extraction.py [--rounds 5] [--folder 1000] [--write docs/BENCHMARKS.md]
 
 The files are the format fixtures (tests/data/formats: each sample article
 as a news page, a PDF printed by Chromium, a Word file and Markdown) and the
 sample .txt files. The first build is timed over the sample corpus as .txt
 and over the same articles one format each (000 html, 001 pdf, 002 docx,
 003 md, 004 txt), each into a fresh index, embedding included, in turn.
+
+With ``--folder N``, ``qa index`` also runs over a folder of N files: the
+fixtures in every format under numbered names, one in twenty a bad file
+(an encrypted, image-only or truncated PDF, a zip bomb or a .docx that is no
+zip, a page with no article, a binary .txt, a spreadsheet), and what it
+reports is summed up.
 """
 
 from __future__ import annotations
@@ -60,9 +66,91 @@ def first_build(folder: Path) -> float:
         return time.perf_counter() - start
 
 
+def _bad_files() -> list[tuple[str, bytes]]:
+    """(suffix, content) of each kind of bad file, made as the unit tests make them."""
+    import io
+    import zipfile
+
+    import pypdf
+
+    def pdf(encrypt: bool) -> bytes:
+        writer = pypdf.PdfWriter()
+        if encrypt:
+            writer.append(pypdf.PdfReader(FIXTURES / "pdf" / "004_eef2673d1aa29b10.pdf"))
+            writer.encrypt("s3cret")
+        else:
+            writer.add_blank_page(200, 200)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"0" * 5_000_000)
+    return [
+        (".pdf", pdf(encrypt=True)),
+        (".pdf", pdf(encrypt=False)),
+        (".pdf", (FIXTURES / "pdf" / "000_7e31dd43b6b198f1.pdf").read_bytes()[:3000]),
+        (".docx", bomb.getvalue()),
+        (".docx", b"Not a Word file."),
+        (".html", b"<html><body><nav><a href='/'>Home</a></nav></body></html>"),
+        (".txt", b"\x89PNG\r\n\x1a\n\x00\x00"),
+        (".xlsx", b"PK\x03\x04"),
+    ]
+
+
+def index_folder(n: int) -> str:
+    """``qa index`` over a folder of ``n`` files, one in twenty bad: what it reported, summed up."""
+    import collections
+    import re
+    import subprocess
+
+    good = [p for fmt in ("txt", "md", "html", "docx", "pdf") for p in files_of(fmt)]
+    bad = _bad_files()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        for i in range(n):
+            if i % 20 == 19:
+                suffix, data = bad[(i // 20) % len(bad)]
+                (folder / f"{i:04d}_bad{suffix}").write_bytes(data)
+            else:
+                path = good[i % len(good)]
+                (folder / f"{i:04d}_{path.name}").write_bytes(path.read_bytes())
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "qa", "index", "--corpus", str(folder), "--index", str(Path(tmp) / "index")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        seconds = time.perf_counter() - start
+    lines = done.stdout.splitlines()
+    skipped = [line for line in lines if line.startswith("warning: skipped")]
+    reasons = collections.Counter(re.sub(r"^warning: skipped \S+: ", "", line).split(" (")[0] for line in skipped)
+    table = "\n".join(f"| {n} | {reason} |" for reason, n in reasons.most_common())
+    return "\n".join(
+        [
+            f"`qa index` over a folder of {n:,} files ({len(skipped)} skipped with their reasons; exit status "
+            f"{done.returncode}; {seconds:.0f} s, embedding included) printed:",
+            "",
+            "```",
+            *[line for line in lines if not line.startswith("warning:")],
+            "```",
+            "",
+            "and one `warning: skipped FILE: REASON` line per bad file:",
+            "",
+            "| files | reason |",
+            "|---|---|",
+            table,
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--folder", type=int, default=0, help="also index a mixed folder of this many files")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     rows = ["| format | files | KB per file | files/s | MB/s | ms per file |", "|---|---|---|---|---|---|"]
@@ -94,6 +182,8 @@ def main() -> None:
             f"(`{' '.join(['python', *sys.argv])}`).",
         ]
     )
+    if args.folder:
+        body += "\n\n" + index_folder(args.folder)
     publish(body, args.write, "extraction", "Extraction: files per second by format, and its cost in a first build")
 
 

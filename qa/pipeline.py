@@ -38,7 +38,6 @@ from qa.types import (
     Citation,
     Filter,
     Message,
-    NoArticleMatches,
     Paragraph,
     Passage,
     QuestionError,
@@ -128,7 +127,7 @@ class QAPipeline:
         question = self.check_question(question)
         parts = self._parts  # one consistent snapshot even if a refresh swaps it
         k = self._check_k(k)
-        admits = self._admits(parts.index, only)
+        admits = parts.index.admitting(only)
         messages = as_messages(history or [])
         context = conversation_context(question, messages)
         read_k = max(k, self.settings.read_k)
@@ -195,33 +194,12 @@ class QAPipeline:
         if history:
             query = retrieval_query(query, conversation_context(query, as_messages(history)))
         k = self._check_k(k)
-        passages = self._parts.retriever.run(query, k, self._admits(self._parts.index, only))
+        passages = self._parts.retriever.run(query, k, self._parts.index.admitting(only))
         if all(self.files.quotes(p) for p in passages):
             return passages
         self._catch_up()
-        admits = self._admits(self._parts.index, only)
+        admits = self._parts.index.admitting(only)
         return [p for p in self._parts.retriever.run(query, k, admits) if self.files.quotes(p)]
-
-    @staticmethod
-    def _admits(index: IndexView, only: Filter | None) -> Callable[[int], bool] | None:
-        """The rows a filter admits, as a test; None without a filter. A filter
-        that admits no article is a :class:`QuestionError` that says so."""
-        if not only:
-            return None
-        if only.published_from and only.published_to and only.published_from > only.published_to:
-            raise NoArticleMatches(
-                f"No article can be published from {only.published_from} to {only.published_to}: "
-                "the first date is after the second."
-            )
-        allowed = {name for name, info in index.articles.items() if only.admits(info)}
-        if not allowed:
-            outlets = sorted({i.outlet for i in index.articles.values() if i.outlet})
-            dated = sorted(i.published[:10] for i in index.articles.values() if i.published)
-            known = f"outlets: {', '.join(outlets) or 'none named'}"
-            known += f"; published {dated[0]} to {dated[-1]}" if dated else "; no article has a publication date"
-            raise NoArticleMatches(f"No article is {only.describe()} ({known}). Widen or clear the filter.")
-        paragraphs = index.paragraphs
-        return lambda row: paragraphs[row].source in allowed
 
     def _catch_up(self) -> None:
         """Bring the index up to date with the corpus folder after a quote no

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from qa.index.rows import ParagraphRows
 from qa.search.base import SearchBackend
 from qa.search.bm25 import Bm25Backend
 from qa.search.tokenization import QUESTION_WORDS, bm25_tokenize
-from qa.types import Paragraph, SourceInfo
+from qa.types import Filter, NoArticleMatches, Paragraph, SourceInfo
 
 
 @dataclass
@@ -120,6 +121,27 @@ class IndexView:
             )
             for name, f in sorted(self.manifest["files"].items())
         }
+
+    def admitting(self, only: Filter | None) -> Callable[[int], bool] | None:
+        """The rows of the articles a filter admits, as a test; None without a
+        filter. A filter that admits no article is :class:`NoArticleMatches`,
+        whose message names the outlets and dates there are."""
+        if not only:
+            return None
+        if only.published_from and only.published_to and only.published_from > only.published_to:
+            raise NoArticleMatches(
+                f"No article can be published from {only.published_from} to {only.published_to}: "
+                "the first date is after the second."
+            )
+        allowed = {name for name, info in self.articles.items() if only.admits(info)}
+        if not allowed:
+            outlets = sorted({i.outlet for i in self.articles.values() if i.outlet})
+            dated = sorted(i.published[:10] for i in self.articles.values() if i.published)
+            known = f"outlets: {', '.join(outlets) or 'none named'}"
+            known += f"; published {dated[0]} to {dated[-1]}" if dated else "; no article has a publication date"
+            raise NoArticleMatches(f"No article is {only.describe()} ({known}). Widen or clear the filter.")
+        paragraphs = self.paragraphs
+        return lambda row: paragraphs[row].source in allowed
 
     def page_of(self, source: str, offset: int) -> int | None:
         """The page of a paged article (PDF) that holds ``offset`` of its text layer; None for others."""
