@@ -344,7 +344,9 @@ def make_reader(settings: Settings, index: IndexView) -> tuple[Reader, Ranker]:
         if not has_weights:
             raise RuntimeError(f"No reader weights in {path}: train them with python -m training.reader")
         reader, ranker = (
-            NeuralReader(path, engine=settings.engine, cache_dir=settings.cache_dir),
+            NeuralReader(
+                path, engine=settings.engine, cache_dir=settings.cache_dir, keep_windows=settings.reread_answers > 0
+            ),
             CalibratedRanker(index, path),
         )
     else:

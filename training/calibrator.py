@@ -464,10 +464,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, help="write the figures here as JSON")
     parser.add_argument("--every", type=int, default=1, help="ask only every N-th question (smoke tests)")
     parser.add_argument(
-        "--no-second-reading",
-        dest="second_reading",
-        action="store_false",
-        help="fit on the first reading alone (the pipeline reads leading answers again; see training/rereading.py)",
+        "--second-reading",
+        action="store_true",
+        help="fit for a pipeline that reads leading answers again (QA_REREAD_ANSWERS > 0; training/rereading.py)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
@@ -495,8 +494,9 @@ def main(argv: list[str] | None = None) -> None:
     rank_weights = fit_ranker(ranker_data([r for r in readings if r.half == "fit"], types))
     if args.second_reading:
         cache = args.cache.with_name("second-reading.pkl") if args.cache else None
+        rereading = settings if settings.reread_answers else settings.replace(reread_answers=3)
         readings = with_second_reading(
-            readings, read_again(readings, types, rank_weights, settings, args.reader_model, cache)
+            readings, read_again(readings, types, rank_weights, rereading, args.reader_model, cache)
         )
     fit_readings = [r for r in readings if r.half == "fit"]
     lead_cap, cap_losses = choose_lead_cap(fit_readings, types, rank_weights, args.answerable_share)

@@ -51,8 +51,11 @@ class NeuralReader:
         spans_per_passage: int = 5,
         engine: Engine | str = Engine.TORCH,
         cache_dir: Path | str | None = None,
+        keep_windows: bool = False,
     ):
         self.path = str(path)
+        # Keep each read passage's logits, so that scoring a span in it (score) costs no second pass.
+        self.keep_windows = keep_windows
         self.engine = Engine(engine)
         self.cache_dir = str(cache_dir) if cache_dir else None
         self.spans_per_passage = spans_per_passage
@@ -67,7 +70,7 @@ class NeuralReader:
             return []
         self.warm_up()
         found = self.span_model.top_spans(
-            [question] * len(passages), [p.text for p in passages], self.spans_per_passage, keep=True
+            [question] * len(passages), [p.text for p in passages], self.spans_per_passage, keep=self.keep_windows
         )
         with stage("reader: sentences"):
             return self._spans(passages, found)

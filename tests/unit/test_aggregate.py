@@ -181,7 +181,7 @@ def test_the_shipped_calibrator_loads_and_gives_probabilities():
     assert calibrator.probabilities(np.zeros((0, len(FEATURES)))).shape == (0,)
 
 
-def test_the_lead_is_over_other_answers_in_the_same_article_and_counts_up_to_the_cap(tmp_path):
+def test_the_lead_is_over_the_best_other_answer_in_any_article_and_counts_up_to_the_cap(tmp_path):
     p = _passage("a.txt", "Talks were held in Sochi, and later in Osaka.")
     weak = _passage("b.txt", "Nothing here but Brussels.", score=0.1)
     spans = [_span(p, "Sochi", 9.0), _span(p, "Osaka", -20.0), _span(weak, "Brussels", 1.0)]
@@ -191,7 +191,9 @@ def test_the_lead_is_over_other_answers_in_the_same_article_and_counts_up_to_the
     rows = dict(zip([e.text for e in answers], article_features("Where were the talks?", answers, scorer), strict=True))
     lead = FEATURES.index("lead")
     assert rows["Sochi"][0, lead] == 2.0 and rows["Osaka"][0, lead] == -2.0  # far ahead, far behind: the cap
-    assert rows["Brussels"][0, lead] == 2.0  # alone in its article: it leads by the cap
+    assert rows["Brussels"][0, lead] == -2.0  # alone in its article, still far behind Sochi in another
+    [alone] = article_features("Where were the talks?", aggregate(spans[:1], [p]), scorer)
+    assert alone[0, lead] == 2.0  # a lone answer leads by the cap
     # A calibrator file without the combination rule was fitted for whole answers: refit it.
     data = json.loads(SHIPPED_CALIBRATOR.read_text("utf-8"))
     assert data["lead_cap"] == calibrator.lead_cap and data["rule"] == calibrator.rule
