@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answers.conversation import as_messages, conversation_context, retrieval_query, standalone_question
-from qa.answers.evidence import Evidence, aggregate, answer_words, unread_mentions
+from qa.answers.evidence import Evidence, aggregate, answer_words
 from qa.answers.ranking import BestSpanRanker, CalibratedRanker, Ranker
 from qa.corpus.provenance import SourceFiles
 from qa.index.build import Progress
@@ -139,34 +139,8 @@ class QAPipeline:
             answers = aggregate(spans, passages, parts.index.family_of)
         with stage("ranking and calibration"):
             ranked = parts.ranker.rank(asked, answers)
-        ranked = self._read_again(asked, spans, passages, ranked, parts)
         with stage("citations"):
             return _placed(self._answer(question, ranked, passages, parts, k), parts.index)
-
-    def _read_again(
-        self,
-        question: str,
-        spans: list[Span],
-        passages: list[Passage],
-        ranked: list[tuple[float, Evidence]],
-        parts: _Components,
-    ) -> list[tuple[float, Evidence]]:
-        """The answers ranked again once the reader has scored each leading
-        answer where the retrieved articles that do not give it name it: each
-        independent article counts (qa/answers/calibration.py), so an answer
-        four articles give must not be scored from one. Only those locations
-        are read: other spans of passages the reader did not read would bring
-        answers from passages too far down the ranking to trust."""
-        leading = [e for _, e in ranked[: self.settings.reread_answers]]
-        targets = unread_mentions(leading, passages, parts.index.family_of, self.settings.reread_articles)
-        if not targets:
-            return ranked
-        with stage("second reading"):
-            spans = spans + parts.reader.score(question, targets)
-        with stage("aggregation"):
-            answers = aggregate(spans, passages, parts.index.family_of)
-        with stage("ranking and calibration"):
-            return parts.ranker.rank(question, answers)
 
     def _answer(
         self,
@@ -344,9 +318,7 @@ def make_reader(settings: Settings, index: IndexView) -> tuple[Reader, Ranker]:
         if not has_weights:
             raise RuntimeError(f"No reader weights in {path}: train them with python -m training.reader")
         reader, ranker = (
-            NeuralReader(
-                path, engine=settings.engine, cache_dir=settings.cache_dir, keep_windows=settings.reread_answers > 0
-            ),
+            NeuralReader(path, engine=settings.engine, cache_dir=settings.cache_dir),
             CalibratedRanker(index, path),
         )
     else:

@@ -42,13 +42,6 @@ class Settings:
     # answer (a string search, no model): how many articles name an answer
     # is evidence for it.
     mention_k: int = 30
-    # The second reading (QAPipeline._read_again): for this many leading
-    # answers, the reader scores the answer in up to reread_articles more
-    # articles among those mention_k passages that name it but did not give it.
-    # Off (0) by default: measured and not shipped (qa/models/calibrator/README.md);
-    # a calibrator for it is fitted with python -m training.calibrator --second-reading.
-    reread_answers: int = 0
-    reread_articles: int = 3
     candidates: int = 50
     # Where paragraphs are searched (qa/search/base.py): "faiss" (FAISS and bm25s
     # files in the index folder; nothing to start) or "milvus" (one Milvus
@@ -134,8 +127,6 @@ class Settings:
             raise ValueError(f"engine must be one of {', '.join(e.value for e in Engine)}, not {self.engine!r}")
         if min(self.top_k, self.candidates, self.read_k, self.mention_k) < 1:
             raise ValueError("top_k, read_k, mention_k and candidates must be at least 1")
-        if min(self.reread_answers, self.reread_articles) < 0:
-            raise ValueError("reread_answers and reread_articles must be at least 0")
         if not 0.0 <= self.candidate_floor <= 1.0:
             raise ValueError("candidate_floor must be in [0, 1]")
         if not 0.0 < self.duplicate_threshold <= 1.0:

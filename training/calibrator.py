@@ -60,9 +60,7 @@ from qa.answers.calibration import (
     SHIPPED_CALIBRATOR,
     UNFITTED_LEAD_CAP,
     Calibrator,
-    Rule,
-    Scorer,
-    article_features,
+    answer_features,
     rank_answers,
     rank_features,
 )
@@ -77,7 +75,6 @@ from qa.search.tokenization import bm25_tokenize
 from qa.serving.logs import quiet_libraries
 from qa.settings import Settings
 from qa.types import Passage, Span
-from training.rereading import read_again, with_second_reading
 
 log = logging.getLogger("training.calibrator")
 
@@ -177,53 +174,46 @@ def _read(
 
 @dataclass
 class Scored:
-    """A question's answers (best by ranking score first), each with its
-    article rows (:func:`article_features`) and whether it is right, and the
-    old scorer's choice."""
+    """A question's answers, best-ranked first, with features and labels, and the old scorer's choice."""
 
     reading: Reading
     texts: list[str]
-    rows: list[np.ndarray]
+    features: np.ndarray
     right: np.ndarray
     old_confidence: float
     old_right: bool
 
 
-def ranker_data(readings: list[Reading], types) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each question's answers' :data:`RANK_FEATURES` and rightness: the ranker's training data."""
-    data = []
-    for r in readings:
-        answers = aggregate(r.spans, r.passages, lambda s, r=r: r.families.get(s, s))
-        right = np.array([_is_right(e.text, r.answers) for e in answers], dtype=bool)
-        data.append((rank_features(r.question, answers, types), right))
-    return data
-
-
 def score_readings(
-    readings: list[Reading], types, rank_weights: Sequence[float], lead_cap: float = UNFITTED_LEAD_CAP
+    readings: list[Reading],
+    types,
+    rank_weights: Sequence[float] | None = None,
+    lead_cap: float = UNFITTED_LEAD_CAP,
 ) -> list[Scored]:
-    """Each question's answers, ranked by ``rank_weights``, with their article rows."""
+    """Each question's answers, ranked by ``rank_weights`` (or, without them,
+    with only their rank features computed: the ranker's training data)."""
     scored = []
     for r in readings:
-        family_of = lambda s, r=r: r.families.get(s, s)  # noqa: E731
-        answers = [
-            e for _, e in rank_answers(r.question, aggregate(r.spans, r.passages, family_of), types, rank_weights)
-        ]
-        scorer = Scorer(types, rank_weights, r.term_weights, bm25_tokenize, family_of, lead_cap)
-        texts = [e.text for e in answers]
+        answers = aggregate(r.spans, r.passages, lambda s, r=r: r.families.get(s, s))
+        if rank_weights is None:
+            x = rank_features(r.question, answers, types)
+            texts = [e.text for e in answers]
+        else:
+            ranked = rank_answers(r.question, answers, types, rank_weights)
+            x = answer_features(r.question, ranked, types, r.term_weights, bm25_tokenize, lead_cap)
+            texts = [e.text for _, e in ranked]
         right = np.array([_is_right(text, r.answers) for text in texts], dtype=bool)
         old_confidence, old_answer = _old_score(r.spans)
-        rows = article_features(r.question, answers, scorer)
-        scored.append(Scored(r, texts, rows, right, old_confidence, _is_right(old_answer, r.answers)))
+        scored.append(Scored(r, texts, x, right, old_confidence, _is_right(old_answer, r.answers)))
     return scored
 
 
-def fit_ranker(data: list[tuple[np.ndarray, np.ndarray]], l2: float = 1e-3) -> tuple[float, ...]:
+def fit_ranker(scored: list[Scored], l2: float = 1e-3) -> tuple[float, ...]:
     """Weights of :data:`RANK_FEATURES` that put each answerable question's
     probability mass (a softmax over its answers) on its right answers."""
     import torch
 
-    data = [(torch.tensor(f), torch.tensor(right)) for f, right in data if len(f) and right.any()]
+    data = [(torch.tensor(s.features), torch.tensor(s.right)) for s in scored if len(s.features) and s.right.any()]
     x = torch.cat([f for f, _ in data])
     mean, scale = x.mean(0), x.std(0) + 1e-9
     data = [((f - mean) / scale, right) for f, right in data]
@@ -259,7 +249,7 @@ def _old_score(spans: list[Span]) -> tuple[float, str]:
     return max(scored, default=(0.0, ""))
 
 
-FIT_ANSWERS = 2  # the best-ranked answers of each question whose articles the calibrator is fitted on
+FIT_ANSWERS = 2  # the best-ranked answers of each question the calibrator is fitted on
 
 
 def mix_weights(scored: list[Scored], answerable_share: float) -> np.ndarray:
@@ -273,25 +263,18 @@ def mix_weights(scored: list[Scored], answerable_share: float) -> np.ndarray:
 
 
 def fit_rows(scored: list[Scored], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Article rows, rightness and weight of each question's best-ranked
-    answers: what the calibrator is fitted and cross-validated on. A
-    question's weight is shared among its rows, so an answer many articles
-    give does not outweigh a question."""
-    x, y, w = [], [], []
-    for s, weight in zip(scored, weights, strict=True):
-        rows = [(f, right) for f, right in zip(s.rows[:FIT_ANSWERS], s.right[:FIT_ANSWERS], strict=True) if len(f)]
-        count = sum(len(f) for f, _ in rows)
-        for f, right in rows:
-            x.append(f)
-            y.append(np.full(len(f), right))
-            w.append(np.full(len(f), weight * min(len(rows), FIT_ANSWERS) / count))
-    return np.vstack(x), np.concatenate(y), np.concatenate(w)
+    """Features, rightness and weight of each question's best-ranked answers:
+    what the calibrator is fitted and cross-validated on."""
+    rows = [(s.features[:FIT_ANSWERS], s.right[:FIT_ANSWERS], w) for s, w in zip(scored, weights, strict=True)]
+    x = np.vstack([f for f, _, _ in rows if len(f)])
+    y = np.concatenate([r for _, r, _ in rows if len(r)])
+    w = np.concatenate([np.full(len(f), weight) for f, _, weight in rows if len(f)])
+    return x, y, w
 
 
 def fit(scored: list[Scored], weights: np.ndarray) -> Calibrator:
-    """A logistic regression over the article rows of each question's
-    best-ranked answers, each question weighted (threshold 1 until one is
-    chosen), and the base rate of those rows."""
+    """A logistic regression over each question's best-ranked answers, each
+    question weighted (threshold 1 until one is chosen)."""
     from sklearn.linear_model import LogisticRegression
 
     x, y, w = fit_rows(scored, weights)
@@ -299,14 +282,7 @@ def fit(scored: list[Scored], weights: np.ndarray) -> Calibrator:
     model = LogisticRegression(C=1.0, max_iter=5000).fit((x - mean) / scale, y, sample_weight=w)
     floats = lambda values: tuple(float(v) for v in values)  # noqa: E731
     return Calibrator(
-        (),
-        FEATURES,
-        floats(mean),
-        floats(scale),
-        floats(model.coef_[0]),
-        float(model.intercept_[0]),
-        1.0,
-        base_rate=float(np.average(y, weights=w)),
+        (), FEATURES, floats(mean), floats(scale), floats(model.coef_[0]), float(model.intercept_[0]), 1.0
     )
 
 
@@ -316,8 +292,8 @@ LEAD_CAPS = (1.0, 2.0, 3.0, 5.0, 10.0)
 def choose_lead_cap(
     readings: list[Reading], types, rank_weights: Sequence[float], answerable_share: float, folds: int = 5
 ) -> tuple[float, dict[float, float]]:
-    """The cap of :data:`LEAD_CAPS` whose per-article calibrator has the
-    lowest cross-validated log loss on ``readings`` (questions shuffled into
+    """The cap of :data:`LEAD_CAPS` whose calibrator has the lowest
+    cross-validated log loss on ``readings`` (questions shuffled into
     ``folds``), and every cap's loss."""
     from sklearn.metrics import log_loss
 
@@ -338,21 +314,6 @@ def choose_lead_cap(
     return min(losses, key=losses.get), losses
 
 
-def choose_rule(scored: list[Scored], calibrator: Calibrator, weights: np.ndarray) -> tuple[Rule, dict[str, float]]:
-    """The :class:`Rule` whose best answers' probabilities have the lowest
-    log loss on ``scored`` (mix-weighted), and every rule's loss."""
-    from sklearn.metrics import log_loss
-
-    losses = {}
-    for rule in Rule:
-        choices = top_choices(scored, dataclasses.replace(calibrator, rule=rule), weights)
-        p = np.clip([c.confidence for c in choices], 1e-6, 1 - 1e-6)
-        losses[rule.value] = round(
-            float(log_loss([c.right for c in choices], p, sample_weight=[c.weight for c in choices], labels=[0, 1])), 5
-        )
-    return Rule(min(losses, key=losses.get)), losses
-
-
 @dataclass(frozen=True)
 class Choice:
     """What one question got: the best answer's confidence, whether it is right."""
@@ -364,12 +325,10 @@ class Choice:
 
 
 def top_choices(scored: list[Scored], calibrator: Calibrator, weights: np.ndarray) -> list[Choice]:
-    """Each question's most probable answer, as the pipeline chooses it."""
     out = []
     for s, w in zip(scored, weights, strict=True):
-        p = calibrator.answer_probabilities(s.rows)
-        best = int(np.argmax(p)) if p else -1
-        out.append(Choice(p[best] if p else 0.0, bool(p) and bool(s.right[best]), bool(s.reading.answers), float(w)))
+        p = float(calibrator.probabilities(s.features[:1])[0]) if len(s.features) else 0.0
+        out.append(Choice(p, bool(len(s.right) and s.right[0]), bool(s.reading.answers), float(w)))
     return out
 
 
@@ -463,11 +422,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, help="keep the readings here and reuse them (they take ~15 min)")
     parser.add_argument("--report", type=Path, help="write the figures here as JSON")
     parser.add_argument("--every", type=int, default=1, help="ask only every N-th question (smoke tests)")
-    parser.add_argument(
-        "--second-reading",
-        action="store_true",
-        help="fit for a pipeline that reads leading answers again (QA_REREAD_ANSWERS > 0; training/rereading.py)",
-    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
     quiet_libraries(logging.ERROR)
@@ -491,14 +445,8 @@ def main(argv: list[str] | None = None) -> None:
     from qa.reading.kinds import load_question_types
 
     types = load_question_types()
-    rank_weights = fit_ranker(ranker_data([r for r in readings if r.half == "fit"], types))
-    if args.second_reading:
-        cache = args.cache.with_name("second-reading.pkl") if args.cache else None
-        rereading = settings if settings.reread_answers else settings.replace(reread_answers=3)
-        readings = with_second_reading(
-            readings, read_again(readings, types, rank_weights, rereading, args.reader_model, cache)
-        )
     fit_readings = [r for r in readings if r.half == "fit"]
+    rank_weights = fit_ranker(score_readings(fit_readings, types))
     lead_cap, cap_losses = choose_lead_cap(fit_readings, types, rank_weights, args.answerable_share)
     log.info("lead cap %s (cross-validated log loss by cap: %s)", lead_cap, cap_losses)
     scored = score_readings(readings, types, rank_weights, lead_cap)
@@ -507,8 +455,6 @@ def main(argv: list[str] | None = None) -> None:
     fit_weights = mix_weights(fit_half, args.answerable_share)
     report_weights = mix_weights(report_half, args.answerable_share)
     calibrator = dataclasses.replace(fit(fit_half, fit_weights), rank_weights=rank_weights, lead_cap=lead_cap)
-    rule, rule_losses = choose_rule(fit_half, calibrator, fit_weights)
-    calibrator = dataclasses.replace(calibrator, rule=rule)
     threshold = threshold_for(top_choices(fit_half, calibrator, fit_weights), args.precision)
     old_threshold = threshold_for(old_choices(fit_half, fit_weights), args.precision)
     new_report = top_choices(report_half, calibrator, report_weights)
@@ -517,12 +463,9 @@ def main(argv: list[str] | None = None) -> None:
         "precision_target": args.precision,
         "answerable_share": args.answerable_share,
         "lead_cap": {"chosen": lead_cap, "cv_log_loss_fit_half": {str(k): v for k, v in cap_losses.items()}},
-        "rule": {"chosen": rule.value, "log_loss_fit_half": rule_losses, "base_rate": round(calibrator.base_rate, 4)},
-        "second_reading": args.second_reading,
         "fit_half": {
             "questions": len(fit_half),
-            "answers": sum(min(len(s.rows), FIT_ANSWERS) for s in fit_half),
-            "article_rows": sum(len(f) for s in fit_half for f in s.rows[:FIT_ANSWERS]),
+            "answers": sum(min(len(s.features), FIT_ANSWERS) for s in fit_half),
             "left_out": sum(s.reading.left_out for s in fit_half),
             "unanswerable": sum(not s.reading.answers for s in fit_half),
         },

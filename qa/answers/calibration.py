@@ -1,38 +1,24 @@
-"""The answer scorer: the probability that each aggregated answer is right.
+"""The answer scorer: which aggregated answer is best, and the probability
+that it is right.
 
-Fitted on SQuAD 2.0 dev in open mode (``python -m training.calibrator``;
-what was fitted on what, and how it scores, is in
-``qa/models/calibrator/README.md``), stored in one small JSON file.
+Two models, both fitted on SQuAD 2.0 dev in open mode (``python -m
+training.calibrator``; what they were fitted on and how they score are in
+``qa/models/calibrator/README.md``), stored together in one small JSON file:
 
-An answer's probability is built in two steps, because SQuAD can teach the
-first and not the second:
-
-- **Per article.** A logistic regression over :data:`FEATURES` gives the
-  probability that *one independent article's* reading of an answer is right:
-  the reader's margins over "no answer" in that article's passages, the log
+- The ranker orders a question's answers by a weighted sum of
+  :data:`RANK_FEATURES`: pooled evidence (:mod:`qa.answers.evidence`), the log
   probability that an answer to the question is of the answer's kind
-  (:mod:`qa.reading.kinds`, floored at :data:`PRIOR_FLOOR`), its lead over
-  the best reading of another answer, retrieval and how well the passage
-  covers the question. SQuAD has what this needs: one reading per article.
-- **Across articles, by a stated rule.** Independent articles (syndicated
-  copies count once) that give the same answer are combined by
-  :func:`combine`, which assumes they erred independently: a noisy-OR of the
-  per-article probabilities, or their log odds against the base rate summed
-  (:class:`Rule`). SQuAD cannot teach what agreement between news articles is
-  worth (its answers seldom repeat across articles), so the rule is the
-  product's assumption, not a fitted weight. An article whose reading is
-  weaker than the base rate adds nothing: an article that names the answer in
-  another role is not evidence against it, and no rule may amplify it.
-
-A ranking score (a weighted sum of :data:`RANK_FEATURES`, fitted as a
-conditional logit over each question's answers) measures an article's
-reading against the best reading of any other answer: the lead. The pipeline abstains when the best answer's probability is below
-the threshold, chosen for a stated precision of answered questions.
+  (:mod:`qa.reading.kinds`, floored at :data:`PRIOR_FLOOR`) and the retrieval
+  score, fitted as a conditional logit (a softmax over each question's
+  answers): a country rarely answers "which city".
+- The calibrator, a logistic regression over :data:`FEATURES`, turns an
+  answer's features into the probability that it is right. The pipeline
+  abstains when the best answer's probability is below its threshold, chosen
+  for a stated precision of answered questions.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 import re
@@ -52,18 +38,21 @@ SHIPPED_CALIBRATOR = SHIPPED_MODELS / "calibrator" / "calibrator.json"
 # The question-type model is never trusted beyond 99%: its own labels are rules.
 PRIOR_FLOOR = 0.01
 
-# The lead of a lone answer, and the most any lead counts, unless the fit chose another.
+# The lead of a lone answer, and the most any lead counts, for calibrators
+# fitted before the cap was chosen by the fit (their files do not name one).
 UNFITTED_LEAD_CAP = 10.0
 
 RANK_FEATURES = ("evidence", "prior", "retrieval")
 
 FEATURES = (
-    "evidence",  # pooled margin over "no answer" across the article's passages (log-sum-exp)
-    "margin",  # the article's best single passage's margin
+    "evidence",  # pooled margin over "no answer", across passages (log-sum-exp)
+    "margin",  # the best single passage's margin
     "prior",  # log P(answer kind | question), floored
-    "lead",  # ranking score minus the best other answer's in any article, capped
-    "retrieval",  # best retrieval score of its passages in the article, in [0, 1]
-    "log_rank",  # log(1 + best retrieval rank of those passages)
+    "lead",  # ranking score minus the best other answer's, the margin to the runner-up, capped
+    "log_articles",  # log(1 + independent articles where the reader found the answer)
+    "log_mentioned",  # log(1 + independent articles among all retrieved passages that mention it)
+    "retrieval",  # best retrieval score of its passages, in [0, 1]
+    "log_rank",  # log(1 + best retrieval rank of its passages)
     "coverage",  # IDF-weighted share of the question's content words in the answer's sentence
     "passage_coverage",  # the same in the answer's passage
     "missing_rare",  # the largest IDF share of one question word missing from that passage
@@ -71,28 +60,6 @@ FEATURES = (
     "in_question",  # share of the answer's words that the question already says
     "log_length",  # log(1 + words in the answer)
 )
-
-
-class Rule(enum.StrEnum):
-    """How the per-article probabilities of one answer are combined (:func:`combine`)."""
-
-    NOISY_OR = "noisy-or"  # 1 - prod(1 - p): right unless every article's reading is wrong
-    LOG_ODDS = "log-odds"  # the best article's log odds, plus each other's excess over the base rate
-
-
-def combine(probabilities: Sequence[float], rule: Rule, base_rate: float) -> float:
-    """The probability that an answer is right, from the probabilities that
-    each independent article's reading of it is right, assuming the articles
-    erred independently. Readings at or below ``base_rate`` add nothing."""
-    if not len(probabilities):
-        return 0.0
-    p = np.clip(np.sort(np.asarray(probabilities, dtype=np.float64))[::-1], 1e-9, 1 - 1e-9)
-    useful = np.concatenate([p[:1], p[1:][p[1:] > base_rate]])
-    if rule == Rule.NOISY_OR:
-        return float(1.0 - np.prod(1.0 - useful))
-    logit = lambda q: np.log(q / (1.0 - q))  # noqa: E731
-    z = logit(useful[0]) + float(np.sum(logit(useful[1:]) - logit(base_rate)))
-    return float(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
 
 
 def rank_features(question: str, answers: Sequence[Evidence], types: QuestionTypes) -> np.ndarray:
@@ -110,77 +77,60 @@ def rank_answers(
     return sorted(zip(scores.tolist(), answers, strict=True), key=lambda se: -se[0])
 
 
-@dataclass(frozen=True)
-class Scorer:
-    """What article features are computed with: the question's term weights
-    (IDF of its content terms) and the lexical index's tokenizer, so coverage
-    is measured in the index's own vocabulary, and the syndication families."""
+def answer_features(
+    question: str,
+    ranked: Sequence[tuple[float, Evidence]],
+    types: QuestionTypes,
+    term_weights: Mapping[str, float],
+    tokenize: Callable[[list[str]], list[list[str]]],
+    lead_cap: float = UNFITTED_LEAD_CAP,
+) -> np.ndarray:
+    """One row of :data:`FEATURES` per answer of :func:`rank_answers`.
 
-    types: QuestionTypes
-    rank_weights: Sequence[float]
-    term_weights: Mapping[str, float]
-    tokenize: Callable[[list[str]], list[list[str]]]
-    family_of: Callable[[str], str] = str
-    lead_cap: float = UNFITTED_LEAD_CAP
-
-
-def article_features(question: str, answers: Sequence[Evidence], scorer: Scorer) -> list[np.ndarray]:
-    """For each answer, one row of :data:`FEATURES` per independent article
-    that gives it (:meth:`Evidence.by_article`), in order of their best mention.
-
-    The lead counts up to ``lead_cap`` either way (a lone answer's is the
-    cap): past a clear lead, a weak answer over weaker rivals is no likelier
-    to be right.
+    ``term_weights`` maps the question's content terms to their IDF;
+    ``tokenize`` turns texts into the same kind of terms (the lexical index's
+    tokenizer), so coverage is measured in the index's own vocabulary.
+    The lead counts up to ``lead_cap`` either way (a lone answer's is the cap):
+    past a clear lead, a weak answer over weaker rivals is no likelier to be
+    right, and an uncapped lead let such answers through.
     """
-    parts = [e.by_article(scorer.family_of) for e in answers]
-    flat = [(i, a) for i, articles in enumerate(parts) for a in articles]
-    if not flat:
-        return [np.zeros((0, len(FEATURES))) for _ in answers]
-    ranking = rank_features(question, [a for _, a in flat], scorer.types)
-    scores = ranking @ np.asarray(scorer.rank_weights, dtype=np.float64)
-    best_other = _best_other([i for i, _ in flat], scores.tolist())
+    if not ranked:
+        return np.zeros((0, len(FEATURES)))
     question_words = set(answer_words(question))
-    total_weight = sum(scorer.term_weights.values())
+    scores = [score for score, _ in ranked]
+    total_weight = sum(term_weights.values())
+    answers = [e for _, e in ranked]
+    ranking = rank_features(question, answers, types)
     names = question_names(question)
-    texts = list(dict.fromkeys([a.best.sentence for _, a in flat] + [a.best.passage.text for _, a in flat]))
-    terms = dict(zip(texts, (set(t) for t in scorer.tokenize(texts)), strict=True))
-    rows: list[list[tuple[float, ...]]] = [[] for _ in answers]
-    cap = scorer.lead_cap
-    for n, (i, a) in enumerate(flat):
-        lead = scores[n] - best_other[n] if best_other[n] is not None else cap
-        in_sentence, in_passage = terms[a.best.sentence], terms[a.best.passage.text]
-        missing = [w for t, w in scorer.term_weights.items() if t not in in_passage]
-        words = answer_words(answers[i].text)
-        evidence, prior, retrieval = ranking[n]
-        rows[i].append(
+    texts = list(dict.fromkeys([e.best.sentence for e in answers] + [e.best.passage.text for e in answers]))
+    terms = dict(zip(texts, (set(t) for t in tokenize(texts)), strict=True))
+    rows = []
+    for i, e in enumerate(answers):
+        others = scores[:i] + scores[i + 1 :]
+        lead = scores[i] - max(others) if others else lead_cap
+        in_sentence, in_passage = terms[e.best.sentence], terms[e.best.passage.text]
+        missing = [w for t, w in term_weights.items() if t not in in_passage]
+        words = answer_words(e.text)
+        evidence, prior, retrieval = ranking[i]
+        rows.append(
             (
                 evidence,
-                a.best.margin,
+                e.best.margin,
                 prior,
-                max(-cap, min(cap, lead)),
+                max(-lead_cap, min(lead_cap, lead)),
+                math.log1p(len(e.articles)),
+                math.log1p(e.mentioned_in),
                 retrieval,
-                math.log1p(a.rank),
-                weighted_share(scorer.term_weights, in_sentence),
-                weighted_share(scorer.term_weights, in_passage),
+                math.log1p(e.rank),
+                weighted_share(term_weights, in_sentence),
+                weighted_share(term_weights, in_passage),
                 max(missing, default=0.0) / total_weight if total_weight else 0.0,
-                float(any(name not in _folded(a.best.passage.text) for name in names)),
+                float(any(name not in _folded(e.best.passage.text) for name in names)),
                 sum(w in question_words for w in words) / len(words) if words else 0.0,
                 math.log1p(len(words)),
             )
         )
-    return [np.asarray(r, dtype=np.float64).reshape(len(r), len(FEATURES)) for r in rows]
-
-
-def _best_other(owners: list[int], scores: list[float]) -> list[float | None]:
-    """For each article's reading, the best score of another answer's reading
-    in any article (None: there is no other answer)."""
-    top: list[tuple[float, int]] = []
-    for score, owner in sorted(zip(scores, owners, strict=True), reverse=True):
-        if not top or top[0][1] != owner:
-            top.append((score, owner))
-            if len(top) == 2:
-                break
-    return [next((score for score, o in top if o != owner), None) for owner in owners]
+    return np.asarray(rows, dtype=np.float64)
 
 
 _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][\w\-]*|\d[\d,.]*\d|\d)")
@@ -199,8 +149,7 @@ def _folded(text: str) -> str:
 
 @dataclass(frozen=True)
 class Calibrator:
-    """A logistic regression over standardised :data:`FEATURES` (per article),
-    and the rule that combines articles (:func:`combine`)."""
+    """A logistic regression over standardised :data:`FEATURES`."""
 
     rank_weights: tuple[float, ...]  # the ranker's, one per RANK_FEATURES
     features: tuple[str, ...]
@@ -210,18 +159,12 @@ class Calibrator:
     intercept: float
     threshold: float  # abstain below this probability
     about: dict = field(default_factory=dict)  # what it was fitted on, and the precision the threshold was chosen for
-    lead_cap: float = UNFITTED_LEAD_CAP  # the most the lead counts (article_features), chosen by the fit
-    rule: Rule = Rule.NOISY_OR  # how an answer's articles combine
-    base_rate: float = 0.5  # share of article readings that are right, in the fit data: what adds nothing
+    lead_cap: float = UNFITTED_LEAD_CAP  # the most the lead counts (answer_features), chosen by the fit
 
     @classmethod
     def load(cls, path: Path | str = SHIPPED_CALIBRATOR) -> Calibrator:
         data = json.loads(Path(path).read_text("utf-8"))
-        if (
-            tuple(data["features"]) != FEATURES
-            or tuple(data["rank_features"]) != RANK_FEATURES
-            or data.get("rule") not in set(Rule)
-        ):
+        if tuple(data["features"]) != FEATURES or tuple(data["rank_features"]) != RANK_FEATURES:
             raise ValueError(f"{path} was fitted on other features; refit it with python -m training.calibrator")
         return cls(
             rank_weights=tuple(data["rank_weights"]),
@@ -233,8 +176,6 @@ class Calibrator:
             threshold=float(data["threshold"]),
             about=data.get("about", {}),
             lead_cap=float(data.get("lead_cap", UNFITTED_LEAD_CAP)),
-            rule=Rule(data["rule"]),
-            base_rate=float(data["base_rate"]),
         )
 
     def save(self, path: Path | str) -> None:
@@ -248,8 +189,6 @@ class Calibrator:
             "intercept": round(self.intercept, 6),
             "threshold": round(self.threshold, 4),
             "lead_cap": self.lead_cap,
-            "rule": self.rule.value,
-            "base_rate": round(self.base_rate, 4),
             "about": self.about,
         }
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -262,7 +201,3 @@ class Calibrator:
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         logits = z @ np.asarray(self.coef) + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
-
-    def answer_probabilities(self, rows: Sequence[np.ndarray]) -> list[float]:
-        """For each answer's article rows (:func:`article_features`), the probability that it is right."""
-        return [combine(self.probabilities(x), self.rule, self.base_rate) for x in rows]

@@ -56,32 +56,10 @@ class Evidence:
     pooled: float  # log-sum-exp of the mentions' margins over "no answer"
     retrieval: float  # the best retrieval score among the mentions' passages
     rank: int  # the best retrieval rank (0 = first) among the mentions' passages
-    ranks: tuple[int, ...] = ()  # the retrieval rank of each mention's passage
 
     @property
     def best(self) -> Span:
         return self.mentions[0]
-
-    def backed_by(self, families: set[str], family_of: Callable[[str], str]) -> Evidence:
-        """This answer with only the mentions of the given articles (by family): its support."""
-        ranks = self.ranks or (self.rank,) * len(self.mentions)
-        kept = [i for i, span in enumerate(self.mentions) if family_of(span.passage.source) in families]
-        if not kept:
-            return self
-        mentions, kept_ranks = tuple(self.mentions[i] for i in kept), tuple(ranks[i] for i in kept)
-        return _pooled(mentions, kept_ranks, family_of, self.mentioned_in)
-
-    def by_article(self, family_of: Callable[[str], str]) -> list[Evidence]:
-        """The evidence of each independent article alone, in order of their
-        best mention: what the per-article probability reads (qa/answers/calibration.py)."""
-        ranks = self.ranks or (self.rank,) * len(self.mentions)
-        groups: dict[str, list[int]] = {}
-        for i, span in enumerate(self.mentions):
-            groups.setdefault(family_of(span.passage.source), []).append(i)
-        return [
-            _pooled(tuple(self.mentions[i] for i in members), tuple(ranks[i] for i in members), family_of, 1)
-            for members in groups.values()
-        ]
 
     def support(self, family_of: Callable[[str], str]) -> list[Span]:
         """The best mention in each independent article, best first."""
@@ -186,62 +164,21 @@ def _evidence(
     for span in sorted(group, key=lambda s: -s.margin):
         best_per_passage.setdefault((span.passage.source, span.passage.paragraph), span)
     mentions = tuple(best_per_passage.values())
-    ranks = tuple(rank_of.get((s.passage.source, s.passage.paragraph), len(rank_of)) for s in mentions)
-    variants = {s.answer.lower() for s in group}
-    mentioned = {family_of(source) for source, text in lowered if any(_says(text, v) for v in variants)}
-    found_in = {family_of(s.passage.source) for s in mentions}
-    return _pooled(mentions, ranks, family_of, len(mentioned | found_in))
-
-
-def _pooled(
-    mentions: tuple[Span, ...], ranks: tuple[int, ...], family_of: Callable[[str], str], mentioned_in: int
-) -> Evidence:
-    """The evidence of mentions of one answer, best first."""
     families: dict[str, str] = {}
     for span in mentions:
         families.setdefault(family_of(span.passage.source), span.passage.source)
     top = mentions[0].margin
+    variants = {s.answer.lower() for s in group}
+    mentioned = {family_of(source) for source, text in lowered if any(_says(text, v) for v in variants)}
     return Evidence(
         text=mentions[0].answer,
         mentions=mentions,
         articles=tuple(families.values()),
-        mentioned_in=mentioned_in,
+        mentioned_in=len(mentioned | set(families)),
         pooled=top + math.log(sum(math.exp(s.margin - top) for s in mentions)),
         retrieval=max(s.passage.score for s in mentions),
-        rank=min(ranks),
-        ranks=ranks,
+        rank=min(rank_of.get((s.passage.source, s.passage.paragraph), len(rank_of)) for s in mentions),
     )
-
-
-def unread_mentions(
-    leading: Sequence[Evidence], passages: Sequence[Passage], family_of: Callable[[str], str], per_answer: int = 3
-) -> list[tuple[Passage, int, int]]:
-    """Where the retrieved passages mention a leading answer in an article
-    that does not back it yet: the first such mention (by retrieval rank) in
-    each such article, for up to ``per_answer`` articles per answer.
-
-    The reader read only the first passages, and keeps only its best spans of
-    each: an answer that four articles give may have been scored in one. The
-    pipeline has the reader score these locations, so that each article's
-    reading of the answer counts, as weak as it may be."""
-    targets = []
-    for answer in leading:
-        variants = sorted({s.answer for s in answer.mentions}, key=len, reverse=True)
-        pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, variants)) + r")(?!\w)", re.IGNORECASE)
-        backing = {family_of(source) for source in answer.articles}
-        added = 0
-        for passage in passages:
-            family = family_of(passage.source)
-            if added == per_answer:
-                break
-            if family in backing:
-                continue
-            found = pattern.search(passage.text)
-            if found:
-                backing.add(family)
-                targets.append((passage, found.start(), found.end()))
-                added += 1
-    return targets
 
 
 _WORD_CHAR = re.compile(r"\w")

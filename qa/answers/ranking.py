@@ -13,9 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
-from qa.answers.calibration import SHIPPED_CALIBRATOR, Calibrator, Scorer, article_features
+from qa.answers.calibration import SHIPPED_CALIBRATOR, Calibrator, answer_features, rank_answers
 from qa.answers.evidence import Evidence
 from qa.index.view import IndexView
 from qa.reading.kinds import SHIPPED_TYPES, QuestionTypes, gazetteers, load_question_types
@@ -45,9 +43,8 @@ def load_calibrator(path: str) -> Calibrator:
 
 
 class CalibratedRanker:
-    """Ranks answers by the probability that each is right: per article, from
-    the calibrator (qa/answers/calibration.py), then across independent
-    articles by its rule.
+    """Ranks answers by their evidence and answer kind, and the calibrator
+    (qa/answers/calibration.py) gives each the probability that it is right.
     ``reader_weights`` names the reader whose scores the calibrator reads, to
     warn when it was fitted for other weights."""
 
@@ -87,26 +84,17 @@ class CalibratedRanker:
 
     def rank(self, question: str, answers: Sequence[Evidence]) -> list[tuple[float, Evidence]]:
         self.warm_up()
-        scorer = Scorer(
+        ranked = rank_answers(question, answers, self.question_types, self.calibrator.rank_weights)
+        features = answer_features(
+            question,
+            ranked,
             self.question_types,
-            self.calibrator.rank_weights,
             self.index.term_weights(question),
             bm25_tokenize,
-            self.index.family_of,
             self.calibrator.lead_cap,
         )
-        rows = article_features(question, answers, scorer)
-        probabilities = self.calibrator.answer_probabilities(rows)
-        backed = [self._support(e, self.calibrator.probabilities(x)) for e, x in zip(answers, rows, strict=True)]
-        return sorted(zip(probabilities, backed, strict=True), key=lambda pe: -pe[0])
-
-    def _support(self, answer: Evidence, per_article: np.ndarray) -> Evidence:
-        """The answer with the articles whose reading adds to it (qa/answers/calibration.py):
-        the best one, and each above the base rate; not those that only name it."""
-        family_of = self.index.family_of
-        families = [family_of(a.articles[0]) for a in answer.by_article(family_of)]
-        keep = {f for f, p in zip(families, per_article, strict=True) if p > self.calibrator.base_rate}
-        return answer.backed_by(keep | {families[int(np.argmax(per_article))]}, family_of)
+        probabilities = self.calibrator.probabilities(features)
+        return [(float(p), e) for p, (_, e) in zip(probabilities, ranked, strict=True)]
 
 
 class BestSpanRanker:

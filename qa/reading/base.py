@@ -27,10 +27,3 @@ class Reader(Protocol):
         ("he", "there"); it helps find the passage but is never the answer.
         """
         ...
-
-    def score(self, question: str, targets: Sequence[tuple[Passage, int, int]]) -> list[Span]:
-        """The reader's reading of given answer locations (a passage, and
-        character offsets into its text), as spans: how strongly it would
-        answer ``question`` with each. A location it cannot score is left
-        out; a reader that scores only what it finds returns nothing."""
-        ...

@@ -51,11 +51,8 @@ class NeuralReader:
         spans_per_passage: int = 5,
         engine: Engine | str = Engine.TORCH,
         cache_dir: Path | str | None = None,
-        keep_windows: bool = False,
     ):
         self.path = str(path)
-        # Keep each read passage's logits, so that scoring a span in it (score) costs no second pass.
-        self.keep_windows = keep_windows
         self.engine = Engine(engine)
         self.cache_dir = str(cache_dir) if cache_dir else None
         self.spans_per_passage = spans_per_passage
@@ -70,24 +67,10 @@ class NeuralReader:
             return []
         self.warm_up()
         found = self.span_model.top_spans(
-            [question] * len(passages), [p.text for p in passages], self.spans_per_passage, keep=self.keep_windows
+            [question] * len(passages), [p.text for p in passages], self.spans_per_passage
         )
         with stage("reader: sentences"):
             return self._spans(passages, found)
-
-    def score(self, question: str, targets: Sequence[tuple[Passage, int, int]]) -> list[Span]:
-        if not targets:
-            return []
-        self.warm_up()
-        by_passage: dict[tuple[str, int], tuple[Passage, list[tuple[int, int]]]] = {}
-        for passage, start, end in targets:
-            by_passage.setdefault((passage.source, passage.paragraph), (passage, []))[1].append((start, end))
-        passages = [p for p, _ in by_passage.values()]
-        scores = self.span_model.span_scores(
-            [question] * len(passages), [p.text for p in passages], [spans for _, spans in by_passage.values()]
-        )
-        found = [[s for s in passage_scores if s is not None] for passage_scores in scores]
-        return self._spans(passages, found)
 
     def _spans(self, passages: Sequence[Passage], found: list[list[SpanScore]]) -> list[Span]:
         spans = []

@@ -123,9 +123,6 @@ class SentenceReader:
     def warm_up(self) -> None:
         embeddings.load_encoder(self.index.model)
 
-    def score(self, question: str, targets: Sequence[tuple[Passage, int, int]]) -> list[Span]:
-        return []  # it finds sentences and narrows them; it has no score for a span it did not choose
-
     def run(self, question: str, passages: Sequence[Passage], context: str = "") -> list[Span]:
         if not passages:
             return []

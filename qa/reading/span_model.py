@@ -9,8 +9,6 @@ the context, so answers are always exact substrings.
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,22 +26,6 @@ class SpanScore:
     end: int
     score: float  # start logit + end logit
     null_score: float  # the [CLS] ("no answer") score of the window the span came from
-
-
-@dataclass(frozen=True)
-class Window:
-    """One window's logits, with each token's character offsets into the context."""
-
-    starts: dict[int, int]  # character where a context token starts -> its position
-    ends: dict[int, int]  # character where a context token ends -> its position
-    start_logits: np.ndarray
-    end_logits: np.ndarray
-    null_score: float
-
-
-# The windows of this many recent (question, context) pairs are kept, so that
-# scoring a span in a passage just read costs no second forward pass.
-RECENT_PAIRS = 256
 
 
 class SpanModel:
@@ -76,25 +58,19 @@ class SpanModel:
         # Every window repeats the question, so a long one is cut to leave room
         # for the passage (and the tokenizer needs stride < room for the passage).
         self.max_question_tokens = (max_length - stride) // 2
-        self._recent: OrderedDict[tuple[str, str], list[Window]] = OrderedDict()
-        self._recent_lock = threading.Lock()
 
     def best_spans(self, questions: Sequence[str], contexts: Sequence[str]) -> list[SpanScore]:
         """The best span for each (question, context) pair."""
         return [spans[0] for spans in self.top_spans(questions, contexts, 1)]
 
-    def top_spans(
-        self, questions: Sequence[str], contexts: Sequence[str], n: int = 5, keep: bool = False
-    ) -> list[list[SpanScore]]:
+    def top_spans(self, questions: Sequence[str], contexts: Sequence[str], n: int = 5) -> list[list[SpanScore]]:
         """The ``n`` best distinct spans for each (question, context) pair, best
         first. Scores are raw logit sums, comparable across pairs and windows:
-        nothing is normalised per passage. With ``keep``, the windows' logits
-        are kept for :meth:`span_scores` (the last :data:`RECENT_PAIRS` pairs)."""
+        nothing is normalised per passage."""
         with stage("reader: tokenising"):
             encoded = self._encode(questions, contexts)
         pair_of_window = encoded["overflow_to_sample_mapping"]
         found: list[dict[tuple[int, int], SpanScore]] = [{} for _ in questions]
-        kept: dict[tuple[str, str], list[Window]] = {}
         was_training = self.model is not None and self.model.training
         if self.model is not None:
             self.model.eval()
@@ -108,73 +84,9 @@ class SpanModel:
                     start_logits, end_logits = self._logits(batch)
                 with stage("reader: best spans"):
                     self._collect(encoded, windows, start_logits, end_logits, n, found, pair_of_window)
-                    if keep:
-                        self._keep(questions, contexts, encoded, windows, start_logits, end_logits, kept)
         if was_training:
             self.model.train()
-        with self._recent_lock:
-            for pair, pair_windows in kept.items():
-                self._recent[pair] = pair_windows
-                self._recent.move_to_end(pair)
-            while len(self._recent) > RECENT_PAIRS:
-                self._recent.popitem(last=False)
         return [sorted(spans.values(), key=lambda c: -c.score)[:n] for spans in found]
-
-    def span_scores(
-        self, questions: Sequence[str], contexts: Sequence[str], targets: Sequence[Sequence[tuple[int, int]]]
-    ) -> list[list[SpanScore | None]]:
-        """The score of given spans (character offsets) of each (question,
-        context) pair, read as :meth:`top_spans` reads: the best window's
-        start + end logit, with that window's "no answer" score. None for a
-        span that does not start and end on token boundaries of one window,
-        or is longer than ``max_answer_tokens``. Pairs read recently are not
-        read again."""
-        with self._recent_lock:
-            missing = [i for i, pair in enumerate(zip(questions, contexts, strict=True)) if pair not in self._recent]
-        if missing:
-            self.top_spans([questions[i] for i in missing], [contexts[i] for i in missing], 1, keep=True)
-        out = []
-        for question, context, spans in zip(questions, contexts, targets, strict=True):
-            with self._recent_lock:
-                windows = self._recent.get((question, context))
-            if windows is None:  # pushed out by other readers meanwhile: read it once more
-                self.top_spans([question], [context], 1, keep=True)
-                with self._recent_lock:
-                    windows = self._recent.get((question, context), [])
-            out.append([self._span_score(windows, start, end) for start, end in spans])
-        return out
-
-    def _span_score(self, windows: list[Window], start: int, end: int) -> SpanScore | None:
-        best = None
-        for w in windows:
-            s, e = w.starts.get(start), w.ends.get(end)
-            if s is None or e is None or not 0 <= e - s < self.max_answer_tokens:
-                continue
-            score = float(w.start_logits[s] + w.end_logits[e])
-            if best is None or score > best.score:
-                best = SpanScore(start, end, score, w.null_score)
-        return best
-
-    @staticmethod
-    def _keep(questions, contexts, encoded, windows, start_logits, end_logits, kept) -> None:
-        """Each window's logits, under its (question, context) pair, for :meth:`span_scores`."""
-        for row, w in enumerate(windows):
-            pair = encoded["overflow_to_sample_mapping"][w]
-            starts, ends = {}, {}
-            for position, (sid, (a, b)) in enumerate(
-                zip(encoded.sequence_ids(w), encoded["offset_mapping"][w], strict=True)
-            ):
-                if sid == 1 and b > a:
-                    starts.setdefault(a, position)
-                    ends[b] = position
-            window = Window(
-                starts,
-                ends,
-                start_logits[row].numpy().copy(),
-                end_logits[row].numpy().copy(),
-                float(start_logits[row, 0] + end_logits[row, 0]),
-            )
-            kept.setdefault((questions[pair], contexts[pair]), []).append(window)
 
     def _encode(self, questions: Sequence[str], contexts: Sequence[str]):
         bounded = {q: self._bounded(q) for q in set(questions)}

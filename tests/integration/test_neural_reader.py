@@ -113,25 +113,3 @@ def test_a_question_longer_than_the_window_is_cut_not_a_crash():
     context = "Pompeo and Putin held talks in Sochi on Tuesday."
     [span] = model.best_spans([question + " Where did Pompeo and Putin hold talks?"], [context])
     assert context[span.start : span.end]
-
-
-def test_a_given_span_is_scored_as_the_reader_reads_it():
-    """The second reading scores locations the reader did not choose: the
-    score of a span it did choose is the same either way, one off the token
-    grid is not scored, and a passage read before is not read again."""
-    reader = NeuralReader()
-    text = "Pompeo met Putin in Sochi on Tuesday, after talks with Lavrov in Moscow on Monday."
-    passage = _passage(text)
-    question = "Where did Pompeo meet Putin?"
-    best = reader.run(question, [passage])[0]
-    moscow = text.index("Moscow")
-    again = reader.score(
-        question,
-        [(passage, best.answer_start, best.answer_end), (passage, moscow, moscow + 6), (passage, 1, 4)],
-    )
-    assert [s.answer for s in again] == [best.answer, "Moscow"]  # "omp" is not a span of whole tokens
-    assert again[0].score == pytest.approx(best.score) and again[0].null_score == pytest.approx(best.null_score)
-    assert again[1].margin < again[0].margin
-    unread = _passage("Nobody said where the talks were held.")
-    [quiet] = reader.score(question, [(unread, 0, 6)])  # read on demand
-    assert quiet.answer == "Nobody" and quiet.margin < 0
