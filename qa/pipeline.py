@@ -267,6 +267,7 @@ class QAPipeline:
             "paragraphs": m["paragraphs"],
             "built_at": m["built_at"],
             "corpus": m["corpus"],
+            "skipped": [{"source": s.source, "reason": s.reason} for s in self.last_update.skipped],
         }
 
     def check_question(self, question: str) -> str:
@@ -343,14 +344,17 @@ def _conflicts(answer: Evidence, best: Evidence, family_of: Callable[[str], str]
 
 
 def _placed(answer: Answer, index: IndexView) -> Answer:
-    """The answer with each citation's page (PDF), and its article's address
-    (web pages) and publication date: when sources differ, each alternative's
-    support says when it was published."""
+    """The answer with each citation's page (PDF), and its article's headline,
+    outlet, byline, address (web pages) and publication date: when sources
+    differ, each alternative's support says who published it, and when."""
 
     def place(c: Citation) -> Citation:
         info = index.articles.get(c.source)
         page = index.page_of(c.source, c.start + (c.answer_start or 0))
-        return replace(c, page=page, url=info.url, published=info.published) if info else c
+        if info is None:
+            return c
+        about = {"url": info.url, "published": info.published, "title": info.title, "outlet": info.outlet}
+        return replace(c, page=page, author=info.author, **about)
 
     places = lambda cs: tuple(place(c) for c in cs)  # noqa: E731
     return replace(

@@ -117,6 +117,9 @@ class Citation:
     page: int | None = None  # the PDF page that holds the answer (or the passage's start)
     url: str = ""  # the article's address, when its web page names one
     published: str = ""  # the article's publication date (ISO), when its file names one
+    title: str = ""  # the article's headline
+    outlet: str = ""  # the article's outlet, when its metadata or dateline names one
+    author: str = ""  # the article's byline, when its file names one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"also_in": [asdict(loc) for loc in self.also_in]}

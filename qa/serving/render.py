@@ -345,10 +345,16 @@ def corpus_table_html(listed: Sequence[SourceInfo], limit: int = 500) -> str:
 def status_markdown(status: Mapping[str, Any]) -> str:
     """The index's state (``QAPipeline.status()``) as the app's Articles tab heads it."""
     model = Path(status["model"]).name if os.sep in status["model"] else status["model"]
-    return (
+    text = (
         f"**{status['articles']} articles, {status['paragraphs']} paragraphs** indexed  \n"
         f"Model: `{model}` ({status['dimension']} dimensions)  \nBuilt: {when(status['built_at'])}"
     )
+    skipped = status.get("skipped") or []
+    if skipped:  # files in the folder that could not be read: each with its reason, a few at most
+        shown = [f"- **{escape_md(s['source'])}**: {escape_md(s['reason'])}" for s in skipped[:20]]
+        more = [f"- and {len(skipped) - 20} more (`qa index` lists them all)"] if len(skipped) > 20 else []
+        text += f"\n\n⚠️ {len(skipped)} file(s) in the folder could not be read:\n\n" + "\n".join(shown + more)
+    return text
 
 
 def when(stamp: str) -> str:

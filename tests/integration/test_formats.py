@@ -80,6 +80,7 @@ def test_a_pdf_citation_names_its_page_and_a_page_citation_its_address(mixed):
     html = bot.ask("What did Lavrov blame the US for?")
     cited = [c for c in html.citations if c.source.endswith(".html")]
     assert cited and all(c.url == "https://news.example/000_7e31dd43b6b198f1" and c.page is None for c in cited)
+    assert all((c.outlet, c.author, c.published) == ("Persia Digest", "Dana Rahimi", "2019-05-13") for c in cited)
 
 
 def test_the_text_layer_of_every_format_is_what_citations_slice(mixed):

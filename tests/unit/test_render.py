@@ -204,3 +204,14 @@ def test_the_corpus_table_shows_the_newest_articles_first_and_says_what_it_leave
     assert table.count("<tr>") == 11  # the header and ten articles
     assert table.index("027.txt") < table.index("026.txt")  # added on the 28th, then the 27th
     assert "The 10 most recently added of 30 articles" in table
+
+
+def test_the_articles_tab_lists_the_files_it_could_not_read_with_their_reasons():
+    from qa.serving.render import status_markdown
+
+    status = {"model": "m", "dimension": 384, "articles": 2, "paragraphs": 9, "built_at": "2026-12-07T06:00:00+00:00"}
+    assert "could not be read" not in status_markdown(status)
+    skipped = [{"source": f"scan_{i}.pdf", "reason": "is a PDF with no text layer"} for i in range(22)]
+    text = status_markdown(status | {"skipped": skipped})
+    assert "22 file(s) in the folder could not be read" in text
+    assert "**scan\\_0.pdf**: is a PDF with no text layer" in text and "and 2 more" in text
