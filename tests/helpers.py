@@ -8,6 +8,7 @@ path); fixtures live in the conftest.py files.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -38,6 +39,19 @@ XSS_ARTICLE = (
     'Investigators said the page contained the text <script>window.__xss = 1; alert("xss")</script> and an image tag '
     '<img src=x onerror="window.__xss = 2; alert(1)"> hidden in a comment field, according to the newsroom.\n'
 )
+
+
+FORMAT_FIXTURES = ROOT / "tests" / "data" / "formats"
+# One format per sample article, in file order; the syndicated pair (000 republishes 002) in two formats.
+MIXED_FORMATS = ("html", "pdf", "docx", "md", "txt")
+
+
+def mixed_corpus(folder: Path) -> Path:
+    """The sample articles into ``folder``, each in one of the formats the tool reads (MIXED_FORMATS)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, fmt in zip(sorted(CORPUS.glob("*.txt")), MIXED_FORMATS, strict=True):
+        shutil.copy(path if fmt == "txt" else FORMAT_FIXTURES / fmt / f"{path.stem}.{fmt}", folder)
+    return folder
 
 
 def file_text(source: str, corpus: Path = CORPUS) -> str:

@@ -7,31 +7,25 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from gradio_client import Client, handle_file
-from helpers import CORPUS, ROOT, AppServer, free_port, serve_app
+from helpers import AppServer, free_port, mixed_corpus, serve_app
 from test_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, _ask, _shot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-FIXTURES = ROOT / "tests" / "data" / "formats"
-MIXED = ("html", "pdf", "docx", "md", "txt")
 WHELAN = "Who did Ambassador Jon Huntsman visit in a Moscow jail?"
 
 
 @pytest.fixture(scope="module")
 def formats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     root = tmp_path_factory.mktemp("formats-app")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for path, fmt in zip(sorted(CORPUS.glob("*.txt")), MIXED, strict=True):
-        shutil.copy(path if fmt == "txt" else FIXTURES / fmt / f"{path.stem}.{fmt}", corpus)
+    corpus = mixed_corpus(root / "corpus")
     with open(root / "app.log", "w") as log:
         yield from serve_app(root, corpus, free_port(), log)
 

@@ -6,25 +6,18 @@ page addresses on the citations."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS, ROOT, check_provenance, file_text
+from helpers import CORPUS, MIXED_FORMATS, check_provenance, file_text, mixed_corpus
 
 from qa import QAPipeline, Settings
 from qa.evaluation.metrics import token_f1
 
-FIXTURES = ROOT / "tests" / "data" / "formats"
-# One format per sample article, in file order; the syndicated pair (000 republishes 002) in two formats.
-MIXED = ("html", "pdf", "docx", "md", "txt")
-
 
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[QAPipeline, Path]:
-    folder = tmp_path_factory.mktemp("mixed")
-    for path, fmt in zip(sorted(CORPUS.glob("*.txt")), MIXED, strict=True):
-        shutil.copy(path if fmt == "txt" else FIXTURES / fmt / f"{path.stem}.{fmt}", folder)
+    folder = mixed_corpus(tmp_path_factory.mktemp("mixed"))
     settings = Settings.from_env(corpus_dir=folder, index_dir=tmp_path_factory.mktemp("mixed-index"))
     return QAPipeline(settings), folder
 
@@ -60,7 +53,7 @@ def test_every_format_answers_the_seed_dev_questions_about_as_well_as_text(mixed
 def test_sources_carry_each_files_metadata(mixed):
     bot, _ = mixed
     by_format = {s.format: s for s in bot.sources()}
-    assert set(by_format) == set(MIXED)
+    assert set(by_format) == set(MIXED_FORMATS)
     page = by_format["html"]
     assert (page.outlet, page.author, page.published) == ("Persia Digest", "Dana Rahimi", "2019-05-13")
     assert page.url == "https://news.example/000_7e31dd43b6b198f1"
