@@ -166,7 +166,10 @@ def test_cli_ask_json_prints_the_answer_object(sample_settings, bot: QAPipeline)
     }  # fmt: skip
     assert answer["answer"] == "Michael Calvey" and answer["answerable"] is True
     top = answer["citations"][0]
-    assert set(top) == {"source", "paragraph", "start", "end", "text", "answer_start", "answer_end", "score", "also_in"}
+    assert set(top) == {
+        "source", "paragraph", "start", "end", "text", "answer_start", "answer_end", "score", "also_in",
+        "title", "outlet", "author", "published", "page", "url",
+    }  # fmt: skip
     assert file_text(top["source"])[top["start"] : top["end"]] == top["text"]
     check_provenance(answer)
 

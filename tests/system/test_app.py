@@ -247,7 +247,7 @@ def test_an_article_removed_through_the_api_is_no_longer_cited(client: Client, a
         ("../corpus/001_2ba139ad32a30a4e.txt", "is not allowed"),
         ("/etc/passwd", "is not allowed"),
         ("..", "is not allowed"),
-        ("notes.md", "is not allowed"),
+        ("notes.xlsx", "is not allowed"),
         ("", "is not allowed"),
         ("does_not_exist.txt", "no article named 'does_not_exist.txt'"),
     ],
