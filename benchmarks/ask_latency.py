@@ -57,15 +57,20 @@ def time_calls(call, questions: list[dict], rounds: int) -> list[float]:
     return times
 
 
-def start_app(corpus: Path, index: Path, tree: Path = ROOT) -> tuple[subprocess.Popen, str]:
-    """The app of the source ``tree``, serving ``corpus`` on a free port."""
+def start_app(
+    corpus: Path, index: Path, tree: Path = ROOT, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
+    """The app of the source ``tree``, serving ``corpus`` on a free port, with
+    no rate limit (a benchmark is one client asking as fast as it can) unless
+    ``env`` sets one."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    limits = {"QA_ASKS_PER_MINUTE": "0", "QA_UPLOADS_PER_MINUTE": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(index)],
+        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(index), *args],
         cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
+        env={**os.environ, "PYTHONPATH": str(tree), **limits, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -74,7 +79,7 @@ def start_app(corpus: Path, index: Path, tree: Path = ROOT) -> tuple[subprocess.
     url = f"http://127.0.0.1:{port}"
     for _ in range(360):
         try:
-            if requests.get(f"{url}/gradio_api/info", timeout=2).ok:
+            if requests.get(f"{url}/gradio_api/info", timeout=2).status_code in (200, 401):  # 401: a login page
                 return proc, url
         except requests.ConnectionError:
             time.sleep(0.5)

@@ -88,6 +88,16 @@ class Settings:
     admin_token: str = field(default="", repr=False)
     read_only: bool = False
     allowed_hosts: str = ""
+    # Who may read and write (qa/serving/users.py, docs/THREAT_MODEL.md): the
+    # users file (default <index_dir>/users.json); public_read states that the
+    # archive is public, so an app served beyond this machine answers anyone
+    # while writes stay with editors.
+    users: str = ""
+    public_read: bool = False
+    # Per user (or client address) and minute; 0 turns a limit off. One person
+    # asks a few questions a minute: these leave room for scripts and tabs.
+    asks_per_minute: int = 120
+    uploads_per_minute: int = 20
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -102,6 +112,11 @@ class Settings:
                 values[f.name] = _parse(f.type, raw, f.name)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values).validated()
+
+    @property
+    def users_path(self) -> Path:
+        """The users file: QA_USERS, or users.json in the index folder."""
+        return Path(self.users) if self.users else self.index_dir / "users.json"
 
     @property
     def milvus_location(self) -> str:
@@ -129,6 +144,8 @@ class Settings:
             raise ValueError("top_k, read_k, mention_k and candidates must be at least 1")
         if not 0.0 <= self.candidate_floor <= 1.0:
             raise ValueError("candidate_floor must be in [0, 1]")
+        if min(self.asks_per_minute, self.uploads_per_minute) < 0:
+            raise ValueError("asks_per_minute and uploads_per_minute must be 0 (no limit) or more")
         if not 0.0 < self.duplicate_threshold <= 1.0:
             raise ValueError("duplicate_threshold must be in (0, 1]")
         return self

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -177,12 +177,28 @@ def free_port() -> int:
 
 
 def serve_app(
-    root: Path, corpus: Path, port: int, log: IO[str], env: dict[str, str] | None = None
+    root: Path,
+    corpus: Path,
+    port: int,
+    log: IO[str],
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[AppServer]:
-    """Start app.py as a user starts it (index in root/index, output to log),
-    yield it once it answers, stop it after."""
+    """Start app.py as a user starts it (index in root/index, output to log,
+    ``args`` added), yield it once it answers (a 401 for a login is an answer),
+    stop it after."""
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(root / "index")],
+        [
+            sys.executable,
+            "app.py",
+            "--port",
+            str(port),
+            "--corpus",
+            str(corpus),
+            "--index",
+            str(root / "index"),
+            *args,
+        ],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -194,7 +210,7 @@ def serve_app(
         if proc.poll() is not None:
             raise RuntimeError(f"the app exited: {Path(log.name).read_text()[-3000:]}")
         try:
-            if requests.get(f"{url}/gradio_api/info", timeout=2).status_code == 200:
+            if requests.get(f"{url}/gradio_api/info", timeout=2).status_code in (200, 401):
                 break
         except requests.ConnectionError:
             pass

@@ -1,12 +1,14 @@
-"""Who may change the corpus, and which hosts and origins the server answers.
+"""Who may read and change the corpus, and which hosts and origins the server answers.
 
-Pure rules over the settings, so the app applies them and tests check them
-without a server. The threat model (README, "Serving beyond this machine"):
-anyone who can reach the port can ask questions; only a holder of the admin
-token can add or replace articles; a page on another site cannot make a
-visitor's browser write, and a DNS name that is not ours cannot reach a
-server bound to this machine; an upload call reads only a file that Gradio's
-upload route received, never another path on the server.
+Pure rules over the settings and a caller's identity, so the app applies
+them and tests check them without a server. The threat model is
+docs/THREAT_MODEL.md: on this machine (loopback) anyone may read and write,
+as one person's tool; served beyond it, reading needs a login (a user of the
+users file, or an API token) unless QA_PUBLIC_READ=1 says the archive is
+public, and writing needs an editor (or QA_ADMIN_TOKEN); a page on another
+site cannot make a visitor's browser write, and a DNS name that is not ours
+cannot reach a server bound to this machine; an upload call reads only a
+file that Gradio's upload route received, never another path on the server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ipaddress
 import os
 import stat
 
+from qa.serving.users import ADMIN, Role, User, UserStore
 from qa.settings import Settings
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
@@ -30,25 +33,62 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def write_refusal(settings: Settings, token: str | None) -> str | None:
-    """Why a change to the corpus (upload, replace) is refused, or None if allowed."""
+def login_required(settings: Settings) -> bool:
+    """Whether reading needs a login: served beyond this machine, and not declared public."""
+    return not is_loopback(settings.host) and not settings.public_read
+
+
+def start_refusal(settings: Settings, users: list[User]) -> str | None:
+    """Why the app must not start (served beyond this machine, nobody could log in
+    and nothing says the archive is public), or None."""
+    if not login_required(settings) or users:
+        return None
+    return (
+        f"served on {settings.host} (beyond this machine) with no users, the archive would be open to anyone: "
+        f"add one with `qa users add NAME --role editor --index {settings.index_dir}` "
+        f"(users file {settings.users_path}), or set QA_PUBLIC_READ=1 if the archive is public"
+    )
+
+
+def user_of_token(settings: Settings, users: UserStore, token: str | None) -> User | None:
+    """Who an API token (or QA_ADMIN_TOKEN) stands for; None for no token or an unknown one."""
+    if not token:
+        return None
+    if settings.admin_token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+        return User(ADMIN, Role.EDITOR)
+    return users.check_token(token)
+
+
+def write_refusal(settings: Settings, user: User | None, token_given: bool = False) -> str | None:
+    """Why a change to the corpus (upload, replace, remove) by ``user`` is refused,
+    or None if allowed. ``user`` is whoever the caller's login, API token or
+    typed token (an editor's, or QA_ADMIN_TOKEN) showed them to be;
+    ``token_given`` says a token was typed that matched nobody."""
     if settings.read_only:
         return "This app is read-only (QA_READ_ONLY=1): articles cannot be added or replaced here."
-    if settings.admin_token:
-        if token and hmac.compare_digest(token.encode(), settings.admin_token.encode()):
+    if user is not None:
+        if user.role.may_write:
             return None
-        return "Adding or replacing articles needs the admin token (QA_ADMIN_TOKEN); the one given does not match."
+        return f"{user.name} is a reader: adding, replacing or removing articles needs an editor."
+    if token_given:
+        return (
+            "Adding or replacing articles needs an editor's token or the admin token (QA_ADMIN_TOKEN); "
+            "the one given does not match."
+        )
+    if settings.admin_token:
+        return "Adding or replacing articles needs the admin token (QA_ADMIN_TOKEN) or an editor's token."
     if not is_loopback(settings.host):
         return (
-            "Adding or replacing articles is off: this app is served beyond this machine without an admin "
-            "token. Set QA_ADMIN_TOKEN to allow it."
+            "Adding or replacing articles needs an editor: log in as one, or give an editor's token "
+            "(qa token create NAME) or the admin token (QA_ADMIN_TOKEN)."
         )
     return None
 
 
-def writes_possible(settings: Settings) -> bool:
+def writes_possible(settings: Settings, users: list[User] | None = None) -> bool:
     """Whether anyone at all may change the corpus through the app."""
-    return not settings.read_only and (bool(settings.admin_token) or is_loopback(settings.host))
+    editors = any(u.role.may_write for u in users or ())
+    return not settings.read_only and (bool(settings.admin_token) or editors or is_loopback(settings.host))
 
 
 def allowed_hosts(settings: Settings) -> list[str]:

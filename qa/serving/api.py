@@ -7,9 +7,16 @@ services. The app serves both on one port (``qa.serving.chat.server`` mounts the
 this FastAPI app) and FastAPI documents these at ``/docs``.
 
 Every error is JSON with a human message, ``{"error": "..."}``: 400 for a
-question the pipeline refuses or a body that is not JSON, 413 for a body over
-``MAX_BODY_BYTES``, 422 for a field of the wrong type or out of range, 500
-(message only; the traceback goes to the server log) for anything else.
+question the pipeline refuses or a body that is not JSON, 401 without a valid
+API token where the app needs a login, 403 for a write a reader or another
+site asks for, 413 for a body over ``MAX_BODY_BYTES``, 422 for a field of the
+wrong type or out of range, 429 over the per-minute allowance (with
+``Retry-After``), 500 (message only; the traceback goes to the server log)
+for anything else.
+
+Served on this machine, no token is needed. Served beyond it, every route
+needs `Authorization: Bearer <token>` (`qa token create NAME` makes one),
+unless the app was started with QA_PUBLIC_READ=1.
 """
 
 from __future__ import annotations
@@ -19,19 +26,21 @@ import logging
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from qa.answers.conversation import MAX_TURN_CHARS, MAX_TURNS
 from qa.pipeline import QAPipeline
+from qa.serving.bodies import BodyTooLarge, read_body, replaying
 from qa.types import (
     MAX_K,
     Answer,
@@ -108,7 +117,14 @@ class ErrorBody(BaseModel):
     error: str
 
 
-ERRORS = {code: {"model": ErrorBody} for code in (400, 413, 422, 500)}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 413, 422, 429, 500)}
+
+# Declares the API token in the schema; the gate (qa/serving/gate.py) checks it,
+# so a call without one still reaches a route where no login is needed.
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token from `qa token create NAME`; needed when the app is served beyond this machine.",
+)
 
 
 def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
@@ -122,6 +138,7 @@ def create_api(bot: QAPipeline, hosts: list[str] | None = None) -> FastAPI:
         version="1",
         docs_url=None,  # served below from the swagger-ui-bundle package: FastAPI's default loads it from a CDN
         redoc_url=None,
+        dependencies=[Depends(BEARER)],
     )
     api.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
     api.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, other_limit=MAX_OTHER_BODY_BYTES)
@@ -251,25 +268,13 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             return await _too_large(limit)(scope, receive, send)
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > limit:
-                return await _too_large(limit)(scope, receive, send)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        return await self.app(scope, replay, send)
+        try:
+            body = await read_body(receive, limit)
+        except BodyTooLarge:
+            return await _too_large(limit)(scope, receive, send)
+        if body is None:
+            return None
+        return await self.app(scope, replaying(body, receive), send)
 
 
 class HostAndOrigin:

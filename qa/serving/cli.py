@@ -1,10 +1,12 @@
-"""Command line: ``python -m qa index | ask | sources | remove | eval | eval-reader | export-onnx`` (also installed as ``qa``)."""
+"""Command line: ``python -m qa index | ask | sources | remove | eval | eval-reader | export-onnx | users | token | audit``
+(also installed as ``qa``)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import datetime as dt
+import getpass
 import json
 import logging
 import sys
@@ -18,6 +20,7 @@ from qa.runtime import Engine
 from qa.serving.logs import quiet_libraries
 from qa.serving.progress import ProgressBar, describe_update
 from qa.serving.render import format_answer
+from qa.serving.users import UserError, UserStore
 from qa.settings import Settings
 from qa.types import Filter, QuestionError
 
@@ -30,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             corpus_dir=args.corpus, index_dir=args.index, model=args.model, engine=getattr(args, "engine", None)
         )
         return args.command(args, settings)
-    except (CorpusError, ArticleError, QuestionError, ValueError, RuntimeError) as err:
+    except (CorpusError, ArticleError, QuestionError, UserError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -110,7 +113,45 @@ def _parser() -> argparse.ArgumentParser:
     sources = commands.add_parser("sources", parents=[common], help="list the indexed articles")
     sources.add_argument("--json", action="store_true", help="print as JSON")
     sources.set_defaults(command=_sources)
+    _access_parsers(commands)
     return parser
+
+
+def _access_parsers(commands) -> None:
+    """``qa users``, ``qa token`` and ``qa audit``: who may use a served app, and what was done."""
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--index", metavar="DIR", help="index folder (default: index, or $QA_INDEX_DIR)")
+    where.add_argument("--users", metavar="FILE", help="users file (default: <index>/users.json, or $QA_USERS)")
+    where.add_argument("-v", "--verbose", action="store_true", help="show debug messages")
+    where.set_defaults(corpus=None, model=None)
+
+    users = commands.add_parser("users", help="add, list or remove the users who may log in to the app")
+    users_commands = users.add_subparsers(required=True, metavar="ACTION")
+    add = users_commands.add_parser(
+        "add", parents=[where], help="add a user; the password is read from the terminal (or one line of stdin)"
+    )
+    add.add_argument("name")
+    add.add_argument("--role", choices=["reader", "editor"], required=True, help="reader: asks; editor: also writes")
+    add.set_defaults(command=_users_add)
+    listing = users_commands.add_parser("list", parents=[where], help="list users and their tokens' ids")
+    listing.set_defaults(command=_users_list)
+    remove = users_commands.add_parser("remove", parents=[where], help="remove a user and their tokens")
+    remove.add_argument("name")
+    remove.set_defaults(command=_users_remove)
+
+    token = commands.add_parser("token", help="create or revoke API tokens (Authorization: Bearer …)")
+    token_commands = token.add_subparsers(required=True, metavar="ACTION")
+    create = token_commands.add_parser("create", parents=[where], help="print a new token for a user, once")
+    create.add_argument("name", help="the user the token acts as")
+    create.set_defaults(command=_token_create)
+    revoke = token_commands.add_parser("revoke", parents=[where], help="revoke a token, by its id or itself")
+    revoke.add_argument("token", metavar="ID_OR_TOKEN")
+    revoke.set_defaults(command=_token_revoke)
+
+    audit_log = commands.add_parser("audit", parents=[where], help="show the latest uploads, removals and logins")
+    audit_log.add_argument("-n", type=int, default=20, help="how many entries (default 20)")
+    audit_log.add_argument("--json", action="store_true", help="print JSON lines")
+    audit_log.set_defaults(command=_audit)
 
 
 def _ask_parser(commands, common: argparse.ArgumentParser) -> None:
@@ -240,6 +281,72 @@ def _export_onnx(args: argparse.Namespace, settings: Settings) -> int:
     for engine in (Engine.ONNX, Engine.ONNX_INT8):
         print(f"reader, {engine.value}: {reader_file(reader, engine, settings.cache_dir)}")
     print(f"query encoder: {encoder_file(model_path(settings.model), settings.cache_dir)}")
+    return 0
+
+
+def _store(args: argparse.Namespace, settings: Settings) -> UserStore:
+    return UserStore(Path(args.users) if getattr(args, "users", None) else settings.users_path)
+
+
+def _password() -> str:
+    """The new user's password: asked twice on a terminal, else one line of standard input."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise UserError("the two passwords differ; nothing was changed")
+    return first
+
+
+def _users_add(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args, settings)
+    user = store.add(args.name, args.role, _password())
+    print(f"Added {user.name} ({user.role.value}) to {store.path}.")
+    return 0
+
+
+def _users_list(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(args, settings)
+    users = store.users()
+    if not users:
+        print(f"No users in {store.path}; add one with qa users add NAME --role editor.")
+    for user in users:
+        tokens = ", ".join(t.id for t in store.tokens(user.name)) or "none"
+        print(f"{user.name:<20} {user.role.value:<7} tokens: {tokens}")
+    return 0
+
+
+def _users_remove(args: argparse.Namespace, settings: Settings) -> int:
+    gone = _store(args, settings).remove(args.name)
+    print(f"Removed {args.name}" + (f" and {gone} token(s)." if gone else "."))
+    return 0
+
+
+def _token_create(args: argparse.Namespace, settings: Settings) -> int:
+    token, info = _store(args, settings).create_token(args.name)
+    print(token)
+    print(
+        f"A token for {info.user} (id {info.id}): it is shown only now. Send it as Authorization: Bearer <token>; "
+        f"qa token revoke {info.id} revokes it.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    info = _store(args, settings).revoke_token(args.token)
+    print(f"Revoked token {info.id} of {info.user}.")
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.serving import audit
+
+    entries = audit.latest(settings.index_dir, args.n)
+    if not entries:
+        print(f"Nothing recorded yet in {settings.index_dir / audit.FILE_NAME}.")
+    for entry in entries:
+        print(json.dumps(entry, ensure_ascii=False) if args.json else audit.describe(entry))
     return 0
 
 

@@ -21,7 +21,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     shutil.copytree(CORPUS, corpus)
     (corpus / "005_xss.txt").write_text(XSS_ARTICLE, "utf-8")
     with open(root / "app.log", "w") as log:
-        yield from serve_app(root, corpus, free_port(), log)
+        # The whole suite is one client address: no rate limit here (tests/system/test_served_to_a_team.py has one).
+        yield from serve_app(root, corpus, free_port(), log, {"QA_ASKS_PER_MINUTE": "0", "QA_UPLOADS_PER_MINUTE": "0"})
 
 
 @pytest.fixture(scope="session")

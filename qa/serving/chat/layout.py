@@ -13,12 +13,14 @@ import gradio as gr
 
 from qa.corpus.formats import SUFFIXES
 from qa.pipeline import QAPipeline
-from qa.serving.access import write_refusal, writes_possible
+from qa.serving.access import is_loopback, write_refusal, writes_possible
 from qa.serving.chat.articles import Articles
 from qa.serving.chat.conversation import Conversation
+from qa.serving.chat.errors import Page
 from qa.serving.chat.page import EXAMPLES, INTRODUCTION, OPEN_CITATION_JS, READING_HINT, SHOW_PANEL_JS, TITLE
 from qa.serving.chat.uploads import UploadedFiles
 from qa.serving.feedback import Reason
+from qa.serving.gate import Identities
 from qa.serving.render import escape_md
 from qa.settings import Settings
 
@@ -29,6 +31,8 @@ class ArticlesTab:
 
     status: gr.Markdown
     table: gr.HTML
+    who: gr.Markdown
+    writes: gr.Column
     token: gr.Textbox
     files: UploadedFiles
     add: gr.Button
@@ -59,10 +63,11 @@ def _filter_box() -> tuple[gr.Dropdown, gr.Textbox, gr.Textbox]:
     return outlets, published_from, published_to
 
 
-def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
-    """The Blocks app over a ready pipeline; conversations are exported into ``exports``."""
-    conversation, articles = Conversation(bot, exports), Articles(bot)
-    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as app:
+def build_app(bot: QAPipeline, exports: Path, identities: Identities) -> gr.Blocks:
+    """The Blocks app over a ready pipeline; conversations are exported into ``exports``;
+    ``identities`` tell who a request comes from."""
+    conversation, articles = Conversation(bot, exports), Articles(bot, identities)
+    with Page(title=TITLE, delete_cache=(3600, 3600)) as app:
         gr.Markdown(INTRODUCTION)
         turns, answers, taken = gr.State([]), gr.State([]), gr.State({})
         with gr.Row(equal_height=False):
@@ -111,6 +116,7 @@ def build_app(bot: QAPipeline, exports: Path) -> gr.Blocks:
         ):
             event.success(conversation.after_answer, answers, [side, download], api_visibility="private")
         app.load(articles.corpus_views, None, tab.corpus_outputs, api_visibility="private")
+        app.load(articles.write_controls, None, [tab.writes, tab.who], api_visibility="private")
         app.load(conversation.outlet_choices, None, filters[0], api_visibility="private")
         for control in filters:
             control.change(conversation.set_filter, filters, only, api_visibility="private")
@@ -151,38 +157,45 @@ def _articles_tab(articles: Articles, settings: Settings) -> ArticlesTab:
     """The Articles tab: the index's state, the article table, adding and removing articles."""
     status = gr.Markdown(articles.status(), elem_id="index-status")
     table = gr.HTML(articles.table(), elem_id="corpus")
-    if not writes_possible(settings):
+    who = gr.Markdown(elem_id="who")
+    users = articles.identities.users.users()
+    possible = writes_possible(settings, users)
+    if not possible:
         gr.Markdown(escape_md(write_refusal(settings, None) or ""), elem_id="uploads-off")
-    token = gr.Textbox(
-        "",
-        label="Admin token",
-        type="password",
-        visible=bool(settings.admin_token),
-        info="This app asks for the token set in QA_ADMIN_TOKEN before it adds, replaces or removes articles.",
-    )
-    gr.Markdown("#### Add or replace articles")
-    files = UploadedFiles(file_count="multiple", file_types=list(SUFFIXES), label="Articles: " + " ".join(SUFFIXES))
-    add = gr.Button("Add to corpus", interactive=writes_possible(settings), elem_id="add")
-    with gr.Column(visible=False, elem_id="confirm-replace") as replace_box:
-        gr.Markdown(
-            "Replace them with the uploaded files? The old versions are kept in the index folder's `replaced/`."
+    # The controls below are shown on load to whoever may use them (Articles.write_controls).
+    with gr.Column(elem_id="write-controls") as writes:
+        token = gr.Textbox(
+            "",
+            label="Editor token",
+            type="password",
+            visible=bool(settings.admin_token) or bool(users) or not is_loopback(settings.host),
+            info="Unless you logged in as an editor: an editor's token (qa token create NAME) or QA_ADMIN_TOKEN.",
         )
-        with gr.Row():
-            do_replace = gr.Button("Replace", variant="stop", size="sm", elem_id="do-replace")
-            keep = gr.Button("Keep the old ones", size="sm")
-    upload_result = gr.Markdown(elem_id="upload-result")
-    gr.Markdown("#### Remove an article")
-    to_remove = gr.Dropdown(choices=articles.choices(), value=None, label="Article", elem_id="remove-choice")
-    ask_remove = gr.Button("Remove…", size="sm", interactive=writes_possible(settings), elem_id="remove")
-    with gr.Column(visible=False, elem_id="confirm-remove") as remove_box:
-        remove_question = gr.Markdown()
-        with gr.Row():
-            do_remove = gr.Button("Remove it", variant="stop", size="sm", elem_id="do-remove")
-            cancel_remove = gr.Button("Cancel", size="sm")
-    remove_result = gr.Markdown(elem_id="remove-result")
+        gr.Markdown("#### Add or replace articles")
+        files = UploadedFiles(file_count="multiple", file_types=list(SUFFIXES), label="Articles: " + " ".join(SUFFIXES))
+        add = gr.Button("Add to corpus", interactive=possible, elem_id="add")
+        with gr.Column(visible=False, elem_id="confirm-replace") as replace_box:
+            gr.Markdown(
+                "Replace them with the uploaded files? The old versions are kept in the index folder's `replaced/`."
+            )
+            with gr.Row():
+                do_replace = gr.Button("Replace", variant="stop", size="sm", elem_id="do-replace")
+                keep = gr.Button("Keep the old ones", size="sm")
+        upload_result = gr.Markdown(elem_id="upload-result")
+        gr.Markdown("#### Remove an article")
+        to_remove = gr.Dropdown(choices=articles.choices(), value=None, label="Article", elem_id="remove-choice")
+        ask_remove = gr.Button("Remove…", size="sm", interactive=possible, elem_id="remove")
+        with gr.Column(visible=False, elem_id="confirm-remove") as remove_box:
+            remove_question = gr.Markdown()
+            with gr.Row():
+                do_remove = gr.Button("Remove it", variant="stop", size="sm", elem_id="do-remove")
+                cancel_remove = gr.Button("Cancel", size="sm")
+        remove_result = gr.Markdown(elem_id="remove-result")
     return ArticlesTab(
         status,
         table,
+        who,
+        writes,
         token,
         files,
         add,

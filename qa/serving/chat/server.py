@@ -10,40 +10,23 @@ from pathlib import Path
 
 import gradio as gr
 import uvicorn
-from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from qa.corpus.articles import CorpusError
 from qa.index.errors import IndexUnavailable
 from qa.pipeline import QAPipeline
-from qa.serving.access import allowed_hosts
+from qa.serving.access import allowed_hosts, is_loopback, login_required, start_refusal
 from qa.serving.api import create_api
 from qa.serving.chat.layout import build_app
 from qa.serving.chat.page import CSS, PAGE_JS
+from qa.serving.chat.routes import KnownEndpoints, UploadFailures
+from qa.serving.gate import Gate, GradioSessions, Identities
 from qa.serving.logs import quiet_libraries
 from qa.serving.progress import ProgressBar, describe_update
+from qa.serving.users import UserError, UserStore
 from qa.settings import Settings
 
 log = logging.getLogger("qa.app")
-
-
-class KnownEndpoints:
-    """Gradio answers a call to an endpoint that does not exist with a bare
-    HTTP 500; this says 404 and which endpoints there are."""
-
-    def __init__(self, app: ASGIApp, names: set[str]) -> None:
-        self.app = app
-        self.names = names
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.startswith("/gradio_api/call/"):
-            name = path.removeprefix("/gradio_api/call/").split("/", 1)[0]
-            if name not in self.names:
-                known = ", ".join(f"/{n}" for n in sorted(self.names))
-                reply = JSONResponse({"error": f"No endpoint /{name}; this app has {known}."}, status_code=404)
-                return await reply(scope, receive, send)
-        return await self.app(scope, receive, send)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -54,9 +37,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = Settings.from_env(
             host=args.host, port=args.port, corpus_dir=args.corpus, index_dir=args.index, model=args.model
         )
+        # Only an exposed start reads the users file here: the index folder's own errors come first otherwise.
+        users = UserStore(settings.users_path).users() if login_required(settings) else []
+        refusal = start_refusal(settings, users)
+        if refusal:
+            raise SystemExit(f"error: {refusal}")
         with ProgressBar() as bar:
             bot = QAPipeline(settings, progress=bar)
-    except (CorpusError, IndexUnavailable, OSError, ValueError, RuntimeError) as err:
+    except (CorpusError, IndexUnavailable, UserError, OSError, ValueError, RuntimeError) as err:
         # An empty corpus, an index path that is a file, ...: one clear line, not a traceback.
         raise SystemExit(f"error: {err}") from None
     print(describe_update(bot.last_update, bot.paragraph_count), flush=True)
@@ -83,16 +71,21 @@ def _parser() -> argparse.ArgumentParser:
 def serve_both(bot: QAPipeline, exports: Path) -> ASGIApp:
     """The JSON API's FastAPI app with the chat mounted at ``/``: one ASGI app for one port."""
     settings = bot.settings
-    blocks = build_app(bot, exports)
+    identities = Identities(settings, UserStore(settings.users_path))
+    blocks = build_app(bot, exports, identities)
     blocks.queue(default_concurrency_limit=4)
     hosts = allowed_hosts(settings)
     if hosts == ["*"]:
         log.warning(
             "Served beyond this machine and answering any host name: set QA_ALLOWED_HOSTS to this server's names"
         )
+    if settings.public_read and not is_loopback(settings.host):
+        log.warning("QA_PUBLIC_READ=1: anyone who reaches this server may read the whole archive")
     api = create_api(bot, hosts)
     api.add_middleware(KnownEndpoints, names={fn.api_name for fn in blocks.fns.values() if fn.api_name})
-    return gr.mount_gradio_app(
+    api.add_middleware(UploadFailures)
+    login = login_required(settings)
+    app = gr.mount_gradio_app(
         api,
         blocks,
         path="/",
@@ -100,4 +93,9 @@ def serve_both(bot: QAPipeline, exports: Path) -> ASGIApp:
         js=PAGE_JS,
         footer_links=["api"],
         max_file_size=settings.max_file_bytes,  # Gradio refuses larger uploads before storing them
+        auth=identities.check_password if login else None,
+        auth_message="Log in with the user name and password an editor gave you (qa users add).",
     )
+    gradio_app = next(r.app for r in app.routes if isinstance(getattr(r, "app", None), gr.routes.App))
+    app.add_middleware(Gate, identities=identities, sessions=GradioSessions(gradio_app) if login else None)
+    return app

@@ -22,7 +22,7 @@ class UploadedFiles(gr.File):
     def _check(self, path: str | Path | None) -> None:
         why = upload_refusal(str(path) if isinstance(path, Path) else path, self.GRADIO_CACHE)
         if path is not None and why:
-            raise gr.Error(f"{Path(str(path)).name} was not added: {why}.")
+            raise gr.Error(f"{Path(str(path)).name or 'A file'} was not added: {why}.")
 
     def move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
         self._check(url_or_file_path)
