@@ -57,6 +57,7 @@ bench: setup
 	$(PY) benchmarks/bm25_latency.py --squad $(SQUAD) --write docs/BENCHMARKS.md
 	$(PY) benchmarks/extraction.py --rounds 5 --folder 1000 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/login_latency.py --rounds 3 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/refresh_path.py --squad $(SQUAD) --files 1000 4000 10000 --write docs/BENCHMARKS.md
 
 # Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 15 minutes on 2
 # cores; the readings are kept in .fit/ and a refit from them takes a minute and a half).

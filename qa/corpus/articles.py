@@ -119,16 +119,15 @@ def read_corpus(
     ignored: list[str] = []
     unread: list[str] = []
     stats: dict[str, tuple[int, int]] = {}
-    root = str(folder)
     found = _files_under(folder)
-    for done, source in enumerate(found):
+    for done, (source, entry) in enumerate(found):
         if progress and done % 50 == 0:
             progress("Reading articles", done, len(found))
         if not is_supported(source):
             ignored.append(source)
             continue
         try:
-            st = os.stat(os.path.join(root, source))  # strings, not Paths: a stat per file is the whole cost of a scan
+            st = entry.stat()  # a stat per file is the whole cost of a scan: no Path, no joined string
             stats[source] = (st.st_size, st.st_mtime_ns)
             if known is not None and known(source, st.st_size, st.st_mtime_ns):
                 unread.append(source)
@@ -154,16 +153,31 @@ def read_corpus(
     return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored), tuple(unread), stats)
 
 
-def _files_under(folder: Path) -> list[str]:
-    """Relative paths (with "/") of the files under ``folder``, in name order,
-    leaving out hidden files and folders (uploads in progress, editors' files)."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        prefix = Path(root).relative_to(folder).as_posix()
-        prefix = "" if prefix == "." else prefix + "/"
-        found += [prefix + f for f in files if not f.startswith(".")]
-    return sorted(found)
+def _files_under(folder: Path) -> list[tuple[str, os.DirEntry]]:
+    """(relative path with "/", its directory entry) for the files under
+    ``folder``, in name order, leaving out hidden files and folders (uploads in
+    progress, editors' files). Linked files are read; linked folders are not entered."""
+    found: list[tuple[str, os.DirEntry]] = []
+    folders = [(str(folder), "")]
+    while folders:
+        path, prefix = folders.pop()
+        try:
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        is_dir = entry.is_dir()
+                    except OSError:
+                        is_dir = False
+                    if not is_dir:
+                        found.append((prefix + entry.name, entry))
+                    elif not entry.is_symlink():  # a linked folder is not entered, as os.walk does not
+                        folders.append((entry.path, prefix + entry.name + "/"))
+        except OSError as err:
+            log.warning("Cannot list %s: %s", path, err.strerror or err)
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def read_article(path: Path, source: str, max_file_bytes: int = 5_000_000, layers: TextLayers | None = None) -> Article:

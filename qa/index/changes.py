@@ -51,7 +51,14 @@ def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: in
         previous, article = old_files.get(source), read.get(source)
         size, mtime_ns = corpus.stats[source]
         stat = {"size": size, "mtime_ns": trusted_mtime(mtime_ns, read_at_ns)}
-        if previous and (article is None or previous["sha256"] == article.sha256):
+        if (
+            previous
+            and article is None
+            and (previous.get("size"), previous.get("mtime_ns")) == (size, stat["mtime_ns"])
+        ):
+            report.unchanged.append(source)
+            files[source] = previous  # not read, as recorded: the entry as it was, no copy
+        elif previous and (article is None or previous["sha256"] == article.sha256):
             report.unchanged.append(source)
             files[source] = previous | stat
             if article is not None:  # read again (touched, same text): listed as it reads today

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -69,6 +70,12 @@ def trusted_mtime(mtime_ns: int, read_at_ns: int) -> int | None:
 
 
 def library_versions() -> dict[str, str]:
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> dict[str, str]:
+    # Read once a process: parsing the packages' metadata costs more than the rest of a small update.
     versions = {}
     for name in ("sentence-transformers", "transformers", "torch", "faiss-cpu", "bm25s", "numpy"):
         with contextlib.suppress(metadata.PackageNotFoundError):

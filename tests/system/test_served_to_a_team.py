@@ -238,3 +238,24 @@ def test_login_in_chromium_a_wrong_password_a_reader_and_an_editor(team):
     logins = [(e["user"], e["result"]) for e in _audit(team) if e["action"] == "login"]
     assert ("rob", "ok") in logins and ("ana", "ok") in logins
     assert any(user == "rob" and result.startswith("failed") for user, result in logins)
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    root = tmp_path_factory.mktemp("public")
+    shutil.copytree(CORPUS, root / "corpus")
+    with open(root / "app.log", "w") as log:
+        yield from serve_app(root, root / "corpus", free_port(), log, {"QA_PUBLIC_READ": "1"}, ["--host", "0.0.0.0"])
+
+
+def test_a_public_archive_answers_anyone_and_keeps_writes_for_editors(public, tmp_path: Path):
+    assert requests.get(f"{public.url}/api/sources", timeout=30).ok
+    anyone = Client(public.url, verbose=False)
+    assert anyone.predict("Who founded Baring Vostok?", [], api_name="/ask")["answer"] == "Michael Calvey"
+    article = tmp_path / "010_public.txt"
+    article.write_text("Public test\n\nThe open summit was held in Oslo.\n", "utf-8")
+    message, _, _ = anyone.predict([handle_file(str(article))], False, "", api_name="/upload")
+    assert "needs an editor" in message and not (public.corpus / article.name).exists()
+    with pytest.raises(Exception, match="needs an editor"):
+        anyone.predict("001_2ba139ad32a30a4e.txt", "", api_name="/remove")
+    assert (public.corpus / "001_2ba139ad32a30a4e.txt").exists()

@@ -22,3 +22,19 @@ def test_source_files_notice_edits_and_deletions(tmp_path: Path):
     assert not files.quotes(quote)
     article.unlink()
     assert not files.quotes(quote) and files.text("a.txt") is None
+
+
+def test_the_manifest_encoder_writes_what_json_would_after_any_change():
+    import json
+
+    from qa.index.writer import ManifestEncoder
+
+    encoder = ManifestEncoder()
+    manifest = {"format": 3, "files": {"a.txt": {"sha256": "x", "pages": [0, 9], "title": "“Q”"}}, "backend": "faiss"}
+    assert json.loads(encoder.encode(manifest)) == manifest
+    manifest["files"]["b/c.txt"] = {"size": 3}
+    manifest["files"]["a.txt"]["pages"].append(20)  # changed in place: must not be served from the cache
+    assert json.loads(encoder.encode(manifest)) == manifest
+    del manifest["files"]["b/c.txt"]
+    assert json.loads(encoder.encode(manifest)) == manifest
+    assert json.loads(ManifestEncoder().encode({"files": {}})) == {"files": {}}

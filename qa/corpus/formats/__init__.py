@@ -24,7 +24,10 @@ __all__ = ["READERS", "SUFFIXES", "ArticleError", "Extracted", "Metadata", "extr
 
 
 def is_supported(name: str) -> bool:
-    return PurePath(name).suffix.lower() in _BY_SUFFIX
+    # String slicing, not PurePath: a folder scan asks this of every file, and a Path costs more than the stat.
+    # A leading dot starts a hidden name, not a suffix (".txt" has none, as PurePath says).
+    dot = name.rfind(".")
+    return dot > name.rfind("/") + 1 and name[dot:].lower() in _BY_SUFFIX
 
 
 def reader_for(name: str) -> FormatReader:
