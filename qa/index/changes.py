@@ -51,18 +51,11 @@ def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: in
         previous, article = old_files.get(source), read.get(source)
         size, mtime_ns = corpus.stats[source]
         stat = {"size": size, "mtime_ns": trusted_mtime(mtime_ns, read_at_ns)}
-        if (
-            previous
-            and article is None
-            and (previous.get("size"), previous.get("mtime_ns")) == (size, stat["mtime_ns"])
-        ):
+        if previous and (article is None or previous["sha256"] == article.sha256):
             report.unchanged.append(source)
-            files[source] = previous  # not read, as recorded: the entry as it was, no copy
-        elif previous and (article is None or previous["sha256"] == article.sha256):
-            report.unchanged.append(source)
-            files[source] = previous | stat
-            if article is not None:  # read again (touched, same text): listed as it reads today
-                files[source] |= described(article)
+            # Not read: known by the size and time its entry records, so that entry stands, uncopied.
+            # Read again (touched, same text): listed as it reads today.
+            files[source] = previous if article is None else previous | stat | described(article)
         else:
             (report.changed if previous else report.added).append(source)
             files[source] = (

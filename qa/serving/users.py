@@ -16,6 +16,7 @@ take effect without a restart.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -152,17 +153,16 @@ class UserStore:
             role = Role(role)
         except ValueError:
             raise UserError(f"role must be reader or editor, not {role!r}") from None
-        data = self._current()
+        data = self._editable()
         if name in data["users"]:
             raise UserError(f"there is already a user named {name!r} (remove them first to change role or password)")
-        data = json.loads(json.dumps(data))
         data["users"][name] = {"role": role.value, "password": self._hasher.hash(password), "created": _now()}
         self._write(data)
         return User(name, role)
 
     def remove(self, name: str) -> int:
         """Remove a user and their tokens; how many tokens went with them."""
-        data = json.loads(json.dumps(self._current()))
+        data = self._editable()
         if name not in data["users"]:
             raise UserError(f"there is no user named {name!r}")
         del data["users"][name]
@@ -174,7 +174,7 @@ class UserStore:
 
     def create_token(self, name: str) -> tuple[str, TokenInfo]:
         """A new API token for ``name``: returned once, only its hash is kept."""
-        data = json.loads(json.dumps(self._current()))
+        data = self._editable()
         if name not in data["users"]:
             raise UserError(f"there is no user named {name!r}: add them first with qa users add")
         token_id = secrets.token_hex(4)
@@ -186,7 +186,7 @@ class UserStore:
 
     def revoke_token(self, token_or_id: str) -> TokenInfo:
         """Revoke a token named by itself or by its id (``qa users list`` shows ids)."""
-        data = json.loads(json.dumps(self._current()))
+        data = self._editable()
         digest = _digest(token_or_id)
         if digest not in data["tokens"]:
             digest = next((d for d, t in data["tokens"].items() if t["id"] == token_or_id), "")
@@ -195,6 +195,10 @@ class UserStore:
         entry = data["tokens"].pop(digest)
         self._write(data)
         return TokenInfo(entry["id"], entry["user"], entry["created"])
+
+    def _editable(self) -> dict[str, Any]:
+        """A copy of the file's contents to change and write: the one read stays as it was if the write fails."""
+        return copy.deepcopy(self._current())
 
     def _write(self, data: dict[str, Any]) -> None:
         """The whole file, written beside it and renamed over it, readable by its owner only."""

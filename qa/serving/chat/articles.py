@@ -20,7 +20,7 @@ from qa.corpus.library import ArticleExists, add_article, prune_backups, remove_
 from qa.index.build import Progress
 from qa.pipeline import QAPipeline
 from qa.serving import audit
-from qa.serving.access import upload_refusal, user_of_token, write_refusal
+from qa.serving.access import upload_refusal, write_refusal
 from qa.serving.chat.errors import clear_errors
 from qa.serving.gate import Identities
 from qa.serving.progress import describe_update
@@ -52,7 +52,7 @@ class Articles:
         headers = {k.lower(): v for k, v in dict(request.headers).items()} if request is not None else {}
         session = getattr(request, "username", None) if request is not None else None
         typed = (token or "").strip()
-        by_token = user_of_token(self.bot.settings, self.identities.users, typed) if typed else None
+        by_token = self.identities.of_token(typed) if typed else None
         user = by_token or self.identities.of(headers, session)
         client = request.client.host if request is not None and getattr(request, "client", None) else ""
         return Caller(user, client or "", bool(typed) and by_token is None)
