@@ -226,12 +226,6 @@ def labels_of(ids: np.ndarray, groups: Sequence[Sequence[int]]) -> list[int]:
     return labels.tolist()
 
 
-def duplicate_groups(paragraphs: Sequence[Paragraph], threshold: float) -> list[int]:
-    """Group labels for ``paragraphs`` compared all at once (a full build)."""
-    groups, _ = update_groups([], [], set(), paragraphs, ShingleIndex.empty(), threshold)
-    return group_labels(paragraphs, groups)
-
-
 def syndication_families(sources_by_group: Sequence[Sequence[str]]) -> dict[str, str]:
     """Sources that share a duplicate paragraph group belong to one family,
     named by its first source in name order; ``sources_by_group`` lists the

@@ -12,13 +12,14 @@ import functools
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.layers import load_layers, new_base_name, save_layers, should_fold
+from qa.processes import map_chunks
 
 SHINGLE_WORDS = 3
 
@@ -32,11 +33,24 @@ _WORD = re.compile(r"\w+")
 
 
 def shingles(text: str) -> np.ndarray:
-    """The distinct word 3-shingles of ``text`` as stable 64-bit hashes, sorted."""
+    """The distinct word 3-shingles of ``text`` as stable 64-bit hashes (the
+    first 8 bytes of BLAKE2b, little-endian), sorted."""
     words = _WORD.findall(text.lower())
-    grams = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
-    hashes = [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little") for g in grams]
-    return np.unique(np.array(hashes, dtype=np.uint64))
+    grams = set(map(" ".join, zip(*(words[i:] for i in range(SHINGLE_WORDS)), strict=False)))  # runs of 3 words
+    digests = b"".join([hashlib.blake2b(g.encode(), digest_size=8).digest() for g in grams])
+    return np.sort(np.frombuffer(digests, "<u8").astype(np.uint64))
+
+
+def shingle_sets(texts: Sequence[str]) -> list[np.ndarray]:
+    """``shingles`` of each text, over every core for many."""
+    return [s for chunk in map_chunks(_shingle_chunk, texts, SHINGLE_CHUNK) for s in chunk]
+
+
+SHINGLE_CHUNK = 10_000
+
+
+def _shingle_chunk(texts: Sequence[str]) -> list[np.ndarray]:
+    return [shingles(t) for t in texts]
 
 
 @dataclass(frozen=True)

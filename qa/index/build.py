@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.corpus.articles import paragraph_ids
+from qa.corpus.bulk_copies import bulk_groups
 from qa.corpus.copies import labels_of, update_groups
-from qa.corpus.shingles import ShingleLayers
+from qa.corpus.shingles import ShingleIndex, ShingleLayers
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
 from qa.search.base import Rows
@@ -82,9 +83,11 @@ def group_copies(
         grouped, index.shingles = update_groups(
             old.paragraphs, old.groups, removed, added, shingles, threshold, old.ids
         )
-    else:
-        grouped, index.shingles = update_groups([], [], set(), index.paragraphs, ShingleLayers.empty(), threshold)
-    group_ids = [paragraph_ids(group).tolist() for group in grouped]
+        group_ids = [paragraph_ids(group).tolist() for group in grouped]
+    else:  # all at once, in numpy: the same groups as adding the paragraphs one by one
+        rows, shingles = bulk_groups(index.paragraphs, threshold)
+        index.shingles = ShingleLayers(shingles, np.zeros(0, np.int64), ShingleIndex.empty())
+        group_ids = [index.ids[members].tolist() for members in rows]
     index.groups = labels_of(index.ids, group_ids)
     return group_ids
 

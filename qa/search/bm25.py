@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from qa.layers import layer_change, load_layers, new_base_name, save_layers, should_fold
+from qa.processes import map_chunks
 from qa.search.base import Rows, top_hits
 from qa.search.tokenization import bm25_tokenize
 
@@ -86,12 +87,23 @@ class Bm25Layer:
 
     def joined(self, other: Bm25Layer) -> Bm25Layer:
         """This layer's rows, then ``other``'s, in one vocabulary."""
-        vocab, token_id = list(self.vocab), dict(self.token_id)
-        mapping = np.fromiter((token_id.setdefault(t, len(token_id)) for t in other.vocab), np.int32, len(other.vocab))
+        return Bm25Layer.concatenated([self, other])
+
+    @classmethod
+    def concatenated(cls, layers: Sequence[Bm25Layer]) -> Bm25Layer:
+        """The layers' rows in order, in one vocabulary (the first layer's ids kept)."""
+        first = layers[0]
+        vocab, token_id = list(first.vocab), dict(first.token_id)
+        flats, offsets = [first.flat], [first.offsets]
+        for layer in layers[1:]:
+            mapping = np.fromiter(
+                (token_id.setdefault(t, len(token_id)) for t in layer.vocab), np.int32, len(layer.vocab)
+            )
+            flats.append(mapping[layer.flat] if len(layer.flat) else np.zeros(0, np.int32))
+            offsets.append(layer.offsets[1:] + offsets[-1][-1])
         vocab += list(token_id)[len(vocab) :]
-        flat = np.concatenate([self.flat, mapping[other.flat] if len(other.flat) else np.zeros(0, np.int32)])
-        offsets = np.concatenate([self.offsets, other.offsets[1:] + self.offsets[-1]])
-        return Bm25Layer(np.concatenate([self.ids, other.ids]), vocab, flat.astype(np.int32), offsets)
+        ids = np.concatenate([layer.ids for layer in layers])
+        return cls(ids, vocab, np.concatenate(flats).astype(np.int32), np.concatenate(offsets))
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         return {
@@ -125,13 +137,10 @@ class Bm25Backend:
 
     @classmethod
     def build(cls, ids: np.ndarray, texts: Sequence[str]) -> Bm25Backend:
-        # Tokenized a batch at a time: a million paragraphs' tokens as Python
-        # strings would take gigabytes at once.
-        layer = Bm25Layer.empty()
-        for start in range(0, len(texts), TOKENIZE_BATCH):
-            batch = slice(start, start + TOKENIZE_BATCH)
-            layer = layer.joined(Bm25Layer.of(np.asarray(ids)[batch], bm25_tokenize(list(texts[batch]))))
-        return cls(layer, np.zeros(0, np.int64), Bm25Layer.empty())
+        # Tokenized a batch at a time, over every core: a million paragraphs'
+        # tokens as Python strings would take gigabytes at once.
+        layer = Bm25Layer.concatenated([Bm25Layer.empty(), *map_chunks(_layer_of, list(texts), TOKENIZE_BATCH)])
+        return cls(replace(layer, ids=np.asarray(ids, np.int64)), np.zeros(0, np.int64), Bm25Layer.empty())
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Backend:
@@ -213,3 +222,8 @@ class Bm25Backend:
     def save(self, folder: Path, previous: Path | None) -> None:
         delta = {"hidden": self.hidden, **self.delta.arrays()}
         save_layers(folder, previous, "bm25", self.name, self.base.arrays, delta)
+
+
+def _layer_of(texts: Sequence[str]) -> Bm25Layer:
+    """One batch's tokens as a layer (its ids are set by the caller)."""
+    return Bm25Layer.of(np.zeros(len(texts), np.int64), bm25_tokenize(list(texts)))

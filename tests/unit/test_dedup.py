@@ -1,14 +1,18 @@
-"""Syndicated-copy grouping, incrementally: pure logic on the sample corpus, no model."""
+"""Syndicated-copy grouping, incrementally and all at once: pure logic on the sample corpus, no model."""
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 from helpers import CORPUS, SHARED_SQUAD
 
 from qa import layers
 from qa.corpus import copies
 from qa.corpus.articles import paragraph_id, read_corpus
-from qa.corpus.copies import duplicate_groups, group_labels, update_groups
+from qa.corpus.bulk_copies import bulk_groups, duplicate_groups
+from qa.corpus.copies import group_labels, update_groups
 from qa.corpus.shingles import ShingleIndex, ShingleLayers, shingles
 from qa.types import Paragraph
 
@@ -116,11 +120,44 @@ def _pairwise_groups(paragraphs, threshold: float) -> list[list[tuple[str, int]]
     return _partition(paragraphs, [find(i) for i in range(len(paragraphs))])
 
 
+def _one_by_one(paragraphs, threshold=THRESHOLD, common=1000):
+    """The groups as rows, and the shingle index, of adding ``paragraphs`` one by one to an empty index."""
+    found, index = update_groups([], [], set(), paragraphs, ShingleIndex.empty(), threshold, None, common)
+    row = {(p.source, p.paragraph): i for i, p in enumerate(paragraphs)}
+    return sorted(sorted(row[p.source, p.paragraph] for p in group) for group in found), index
+
+
+def _same_index(a: ShingleIndex, b: ShingleIndex) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(a.arrays().values(), b.arrays().values(), strict=True))
+
+
 def test_incremental_groups_equal_the_pairwise_rule_on_the_sample_corpus(monkeypatch):
     expected = _pairwise_groups(PARAGRAPHS, THRESHOLD)
     assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == expected
     monkeypatch.setattr(copies, "FRESH_BATCH", 7)  # new shingles moved into the arrays as a build goes
-    assert _partition(PARAGRAPHS, duplicate_groups(PARAGRAPHS, THRESHOLD)) == expected
+    rows, index = _one_by_one(PARAGRAPHS)
+    assert sorted(sorted((PARAGRAPHS[r].source, PARAGRAPHS[r].paragraph) for r in g) for g in rows) == expected
+    assert _same_index(index, bulk_groups(PARAGRAPHS, THRESHOLD)[1])
+
+
+def test_a_first_build_groups_as_adding_one_by_one_does_on_a_corpus_full_of_near_copies():
+    """Few words, many shared shingles, trimmed and edited copies, and caps on
+    common shingles from 1 to 1,000: the join and the incremental grouping agree."""
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(40)]
+    originals = [[rng.choice(words) for _ in range(rng.randint(5, 40))] for _ in range(60)]
+    paragraphs = []
+    for i in range(600):
+        text = [w if rng.random() > 0.1 else rng.choice(words) for w in rng.choice(originals)][rng.randint(0, 3) :]
+        paragraphs.append(Paragraph(f"s{rng.randint(0, 150):03d}.txt", i, 0, 0, " ".join(text)))
+    paragraphs = _sorted(paragraphs)
+    for threshold in (0.5, 0.75, 1.0):
+        for common in (1, 3, 50, 1000):
+            rows, index = _one_by_one(paragraphs, threshold, common)
+            bulk_rows, bulk_index = bulk_groups(paragraphs, threshold, common)
+            assert bulk_rows == rows, (threshold, common)
+            assert _same_index(bulk_index, index)
+    assert rows  # the corpus has copies to find
 
 
 SQUAD_DEV = SHARED_SQUAD / "dev-v1.1.json"
@@ -165,3 +202,25 @@ def test_common_phrasing_finds_no_candidates_but_still_counts_for_a_copy():
     assert groups(common=2) == [["a.txt", "b.txt"], ["n0.txt", "n1.txt", "n2.txt"]]
     # Without the cap the same notice in five files is grouped as copies, with the story that quotes it.
     assert groups(common=1000) == [["a.txt", "b.txt", "n0.txt", "n1.txt", "n2.txt", "n3.txt", "n4.txt"]]
+    # A first build, all at once, applies the same cap.
+    everything = [*notices, original, copy]
+    for common in (2, 1000):
+        found = bulk_groups(everything, THRESHOLD, common)[0]
+        assert sorted(sorted(everything[r].source for r in g) for g in found) == groups(common)
+
+
+def test_shingles_and_bm25_tokens_over_several_processes_equal_those_made_in_one(monkeypatch):
+    from qa import processes
+    from qa.corpus.shingles import shingle_sets
+    from qa.search.bm25 import Bm25Backend
+
+    texts = [p.text for p in PARAGRAPHS] * 3
+    ids = np.arange(len(texts), dtype=np.int64)
+    alone, bm25_alone = shingle_sets(texts), Bm25Backend.build(ids, texts).base
+    monkeypatch.setattr(processes, "MIN_PARALLEL", 0)
+    spread, bm25_spread = shingle_sets(texts), Bm25Backend.build(ids, texts).base
+    assert all(np.array_equal(a, b) for a, b in zip(alone, spread, strict=True))
+    assert bm25_spread.vocab == bm25_alone.vocab
+    assert all(
+        np.array_equal(a, b) for a, b in zip(bm25_alone.arrays().values(), bm25_spread.arrays().values(), strict=True)
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 from helpers import ROOT
 
 QA = ROOT / "qa"
-FOUNDATION = ("types", "settings", "timing", "runtime", "layers")
+FOUNDATION = ("types", "settings", "timing", "runtime", "layers", "processes")
 # The parts in import order: each may import from itself and those before it.
 PARTS = ("foundation", "corpus", "search", "index", "reading", "answers", "pipeline", "evaluation", "serving")
 MAX_MODULE_LINES = 400
