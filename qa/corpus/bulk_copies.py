@@ -100,6 +100,8 @@ def _candidates(
         me, other = me[keep], other[keep]
         found.append(np.unique(np.minimum(me, other) * len(sizes) + np.maximum(me, other)))
         chunk_start = chunk_end
+    if not found:  # no shingle held twice
+        return np.zeros((0, 2), np.int64)
     keys = np.unique(np.concatenate(found))
     return np.stack([keys // len(sizes), keys % len(sizes)], axis=1)
 

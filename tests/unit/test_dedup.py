@@ -224,3 +224,10 @@ def test_shingles_and_bm25_tokens_over_several_processes_equal_those_made_in_one
     assert all(
         np.array_equal(a, b) for a, b in zip(bm25_alone.arrays().values(), bm25_spread.arrays().values(), strict=True)
     )
+
+
+def test_a_first_build_of_paragraphs_sharing_no_shingle_has_no_groups():
+    paragraphs = [Paragraph("a.txt", 1, 0, 0, "one two three four five six seven eight nine")]
+    paragraphs.append(Paragraph("b.txt", 1, 0, 0, "ten eleven twelve thirteen fourteen fifteen sixteen seventeen"))
+    assert bulk_groups(paragraphs, THRESHOLD)[0] == []
+    assert duplicate_groups([], THRESHOLD) == []
