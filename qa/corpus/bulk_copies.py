@@ -36,13 +36,10 @@ def bulk_groups(
     paragraphs: Sequence[Paragraph],
     threshold: float,
     common: int = COMMON_SHINGLE,
-    sets: Sequence[np.ndarray] | None = None,
 ) -> tuple[list[list[int]], ShingleIndex]:
     """The copy groups of ``paragraphs`` (rows of two or more, each in row
-    order, groups ordered by their first row), and their shingle index.
-    ``sets``, each paragraph's shingles if known, saves computing them."""
-    if sets is None:
-        sets = shingle_sets([p.text for p in paragraphs])
+    order, groups ordered by their first row), and their shingle index."""
+    sets = shingle_sets([p.text for p in paragraphs])
     n = len(paragraphs)
     sizes = np.fromiter(map(len, sets), np.int64, n)
     rows = np.flatnonzero(sizes >= MIN_SHINGLES)
@@ -62,8 +59,9 @@ def bulk_groups(
     sources = np.unique([p.source for p in paragraphs], return_inverse=True)[1]
     pairs = pairs[sources[pairs[:, 0]] != sources[pairs[:, 1]]]
     # Shingles a paragraph does not look candidates up by: more than ``common`` earlier holders.
-    rank = np.arange(len(hashes)) - starts[run] if len(hashes) else np.zeros(0, np.int64)
-    too_common = {} if not len(hashes) or run_len.max() <= common + 1 else _too_common(hashes, owners, rank, common)
+    too_common = {}
+    if len(hashes) and run_len.max() > common + 1:
+        too_common = _too_common(hashes, owners, np.arange(len(hashes)) - starts[run], common)
     joined = [(int(a), int(b)) for a, b in pairs.tolist() if _copies(sets[a], sets[b], threshold, too_common.get(b))]
     return _components(joined), index
 
