@@ -67,7 +67,7 @@ class QAPipeline:
 
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
         self.settings = settings or Settings.from_env()
-        self.store = IndexStore(self.settings)
+        self.store = IndexStore(self.settings, watch=True)  # refresh() looks only at the files that changed
         self.files = SourceFiles(self.settings.corpus_dir, layers=self.store.layers)
         self._lock = threading.Lock()
         index, self.last_update = self.store.open(progress)

@@ -15,6 +15,7 @@ article text: they say when a story was published and who reported it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -114,20 +115,53 @@ def read_corpus(
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"Corpus folder {folder} does not exist or is not a folder.")
+    found = [(source, entry.stat) for source, entry in _files_under(folder)]
+    return _read_found(folder, found, max_file_bytes, known, progress, layers)
+
+
+def read_files(
+    folder: Path,
+    sources: Iterable[str],
+    max_file_bytes: int = 5_000_000,
+    known: Callable[[str, int, int], bool] | None = None,
+    layers: TextLayers | None = None,
+) -> CorpusReadResult:
+    """What :func:`read_corpus` reads of ``sources`` alone (paths under
+    ``folder``, with "/"): those that are no longer there, or are folders now,
+    are left out, as a scan of the folder would not find them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"Corpus folder {folder} does not exist or is not a folder.")
+    found = []
+    for source in sorted(sources):
+        path = os.path.join(folder, source)
+        if os.path.lexists(path) and not os.path.isdir(path):  # a broken link is found, and skipped, as by a scan
+            found.append((source, functools.partial(os.stat, path)))
+    return _read_found(folder, found, max_file_bytes, known, None, layers)
+
+
+def _read_found(
+    folder: Path,
+    found: list[tuple[str, Callable[[], os.stat_result]]],
+    max_file_bytes: int,
+    known: Callable[[str, int, int], bool] | None,
+    progress: Callable[[str, int, int], None] | None,
+    layers: TextLayers | None,
+) -> CorpusReadResult:
+    """Read the files of ``found``, (source, its stat), in that order (see :func:`read_corpus`)."""
     articles: list[Article] = []
     skipped: list[SkippedFile] = []
     ignored: list[str] = []
     unread: list[str] = []
     stats: dict[str, tuple[int, int]] = {}
-    found = _files_under(folder)
-    for done, (source, entry) in enumerate(found):
+    for done, (source, stat) in enumerate(found):
         if progress and done % 50 == 0:
             progress("Reading articles", done, len(found))
         if not is_supported(source):
             ignored.append(source)
             continue
         try:
-            st = entry.stat()  # a stat per file is the whole cost of a scan: no Path, no joined string
+            st = stat()  # a stat per file is the whole cost of a scan: no Path, no joined string
             stats[source] = (st.st_size, st.st_mtime_ns)
             if known is not None and known(source, st.st_size, st.st_mtime_ns):
                 unread.append(source)

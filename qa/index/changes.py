@@ -40,13 +40,25 @@ class Changes:
     to_embed: list[Paragraph]
 
 
-def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: int, reason: str | None) -> Changes:
+def compare(
+    corpus: CorpusReadResult,
+    old_files: dict[str, dict],
+    read_at_ns: int,
+    reason: str | None,
+    looked_at: set[str] | None = None,
+) -> Changes:
     """``corpus`` (read at ``read_at_ns``) against the last build's files. A file
-    known by its size and modification time was not read: it is unchanged."""
+    known by its size and modification time was not read: it is unchanged.
+    ``looked_at``: the only files ``corpus`` looked at (a folder watch's
+    changes); every other file of the last build is unchanged, as it stands."""
     report = UpdateReport(skipped=list(corpus.skipped), ignored=list(corpus.ignored), rebuilt_because=reason)
-    files: dict[str, dict] = {}
     to_embed: list[Paragraph] = []
     read = {a.source: a for a in corpus.articles}
+    files: dict[str, dict] = {}
+    if looked_at is not None:
+        files = dict(old_files)  # a copy in C: the entries of the files not looked at stand, uncopied
+        for source in looked_at:
+            files.pop(source, None)
     for source in sorted([*read, *corpus.unread]):
         previous, article = old_files.get(source), read.get(source)
         size, mtime_ns = corpus.stats[source]
@@ -62,7 +74,11 @@ def compare(corpus: CorpusReadResult, old_files: dict[str, dict], read_at_ns: in
                 {"sha256": article.sha256, "paragraphs": len(article.paragraphs)} | described(article) | stat
             )
             to_embed.extend(article.paragraphs)
-    report.removed = sorted(s for s in old_files if s not in files)
+    if looked_at is None:
+        report.removed = sorted(s for s in old_files if s not in files)
+    else:
+        report.removed = sorted(s for s in looked_at if s in old_files and s not in files)
+        report.unchanged += list(old_files.keys() - looked_at)  # a set difference in C, in no order
     return Changes(report, files, to_embed)
 
 

@@ -25,19 +25,22 @@ changed since (qa/layers.py). Builds are written whole or not at all
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import json
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from qa.corpus.articles import CorpusError, paragraph_ids, read_corpus
+from qa.corpus.articles import CorpusError, CorpusReadResult, SkippedFile, paragraph_ids, read_corpus, read_files
 from qa.corpus.copies import labels_of
 from qa.corpus.text_layers import TextLayers
+from qa.corpus.watch import FolderWatch
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
 from qa.index.changes import UpdateReport, compare, compare_served, empty_corpus_message
 from qa.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
@@ -60,7 +63,9 @@ class IndexStore:
     """Loads, checks and updates the index of ``settings.corpus_dir`` kept in
     ``settings.index_dir``."""
 
-    def __init__(self, settings: Settings, embed: Embedder | None = None):
+    def __init__(self, settings: Settings, embed: Embedder | None = None, watch: bool = False):
+        """``watch``: keep a watch on the corpus folder, so that an update of a
+        long-lived store looks only at the files that changed (qa/corpus/watch.py)."""
         self.settings = settings
         self.folder = Path(settings.index_dir)
         # How paragraphs are embedded: in this process, or handed to Ray (qa/index/ray_build.py).
@@ -69,6 +74,9 @@ class IndexStore:
         )
         self._written: tuple[str, IndexView] | None = None  # (build name, index) of this store's last build
         self.layers = TextLayers(self.folder / "texts")  # what web pages, PDFs and Word files read as
+        self._watch = FolderWatch(settings.corpus_dir) if watch else None
+        # The files the last look at the folder could not read, or does not read, by name.
+        self._unlisted: tuple[dict[str, SkippedFile], set[str]] | None = None
 
     # -- reading -----------------------------------------------------------
 
@@ -111,7 +119,9 @@ class IndexStore:
         build = current_build(self.folder)
         if self._written is not None and self._written[0] == build.name:
             return self._written[1]
-        return self.load()
+        index = self.load()
+        self._written = (build.name, index)  # read once: the next update does not read it again
+        return index
 
     # -- updating ----------------------------------------------------------
 
@@ -171,14 +181,22 @@ class IndexStore:
         return index, report
 
     def _update(self, progress: Progress | None, force: bool) -> tuple[IndexView, UpdateReport]:
+        try:
+            return self._updated(progress, force)
+        except BaseException:
+            if self._watch is not None:
+                self._watch.close()  # the changes it told of are not in any build: look at everything next time
+            raise
+
+    def _updated(self, progress: Progress | None, force: bool) -> tuple[IndexView, UpdateReport]:
         s = self.settings
         old, reason = self._reusable_index(force)
         read_at_ns = time.time_ns()
         known = known_files(old.manifest) if old else None
-        corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
-        if not corpus.articles and not corpus.unread:
+        corpus, looked_at = self._look(old, known, progress)
+        changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, looked_at)
+        if not changes.files:
             raise CorpusError(empty_corpus_message(s.corpus_dir, corpus))
-        changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason)
         report, added = changes.report, changes.to_embed
         same_layout = bool(
             old
@@ -210,6 +228,34 @@ class IndexStore:
         if progress:
             progress("Writing index", 1, 1)
         return index, report
+
+    def _look(
+        self, old: IndexView | None, known: Callable[[str, int, int], bool] | None, progress: Progress | None
+    ) -> tuple[CorpusReadResult, set[str] | None]:
+        """The corpus as it is now, and the files looked at: only those the
+        folder watch saw change when it can tell (the last build is this
+        store's, made from a look at the folder since the watch was armed),
+        else every file (None)."""
+        s = self.settings
+        own = old is not None and self._written is not None and old is self._written[1]
+        changed = self._watch.changed() if self._watch is not None and own and self._unlisted else None
+        if changed is None:
+            if self._watch is not None:
+                self._watch.start()
+            corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
+            self._unlisted = ({f.source: f for f in corpus.skipped}, set(corpus.ignored))
+            return corpus, None
+        corpus = read_files(s.corpus_dir, changed, s.max_file_bytes, known, self.layers)
+        skipped, ignored = self._unlisted
+        for source in changed:
+            skipped.pop(source, None)
+            ignored.discard(source)
+        skipped.update({f.source: f for f in corpus.skipped})
+        ignored.update(corpus.ignored)
+        listed = dataclasses.replace(
+            corpus, skipped=tuple(skipped[k] for k in sorted(skipped)), ignored=tuple(sorted(ignored))
+        )
+        return listed, changed
 
     def _reusable_index(self, force: bool) -> tuple[IndexView | None, str | None]:
         """The current index if its vectors can be reused, else why not."""

@@ -18,6 +18,7 @@ from helpers import NEW_ARTICLE, ROOT
 
 from qa import QAPipeline, Settings
 from qa.corpus import articles
+from qa.index import store as store_module
 from qa.index.errors import IndexOutdated
 from qa.index.manifest import LAYOUT_VERSION
 from qa.index.store import IndexStore
@@ -299,3 +300,46 @@ def test_manifest_lists_each_file_with_checksum(bot: QAPipeline):
     assert sources["002_fab38d7c02004fe4.txt"].sha256 == hashlib.sha256(raw).hexdigest()
     assert sources["002_fab38d7c02004fe4.txt"].paragraphs == 23
     assert json.dumps([s.to_dict() for s in bot.sources()])  # serialisable as the API returns it
+
+
+def test_a_watched_store_sees_what_a_scan_sees(corpus_copy: Path, tmp_path: Path, monkeypatch):
+    """A long-lived store (the app's) looks only at the files its folder watch
+    names, and ends each update where a store that scans the folder ends."""
+    watched = IndexStore(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "watched"), watch=True)
+    scanned = _store(corpus_copy, tmp_path / "scanned")
+    edited = corpus_copy / "003_850cf3de63addd31.txt"
+    steps = [
+        lambda: None,
+        lambda: (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8"),
+        lambda: edited.write_text(edited.read_text("utf-8") + "\nA late paragraph.\n", "utf-8"),
+        lambda: os.utime(corpus_copy / "004_eef2673d1aa29b10.txt"),
+        lambda: (corpus_copy / "001_2ba139ad32a30a4e.txt").unlink(),
+        lambda: (corpus_copy / "notes.xlsx").write_bytes(b"a spreadsheet"),
+        lambda: (corpus_copy / "empty.txt").write_text("", "utf-8"),
+        lambda: (corpus_copy / "empty.txt").write_text(NEW_ARTICLE.replace("Pompeo", "Lavrov"), "utf-8"),
+        lambda: (corpus_copy / ".upload").write_text(NEW_ARTICLE + "\nMore.\n", "utf-8"),
+        lambda: os.rename(corpus_copy / ".upload", corpus_copy / "uploaded.txt"),
+        lambda: (corpus_copy / "world").mkdir(),  # a new folder: the watch asks for a whole scan
+        lambda: (corpus_copy / "world" / "006.txt").write_text(NEW_ARTICLE.replace("Pompeo", "Kerry"), "utf-8"),
+    ]
+    scans: list[bool] = []
+    real = store_module.read_corpus
+    monkeypatch.setattr(store_module, "read_corpus", lambda *a, **k: scans.append(True) or real(*a, **k))
+    whole = []
+    for step in steps:
+        step()
+        scans.clear()
+        index, report = watched.update()
+        whole.append(bool(scans))
+        monkeypatch.setattr(store_module, "read_corpus", real)
+        expected_index, expected = scanned.update()
+        for field in ("added", "changed", "removed", "skipped", "ignored", "embedded_paragraphs"):
+            assert getattr(report, field) == getattr(expected, field), field
+        assert sorted(report.unchanged) == sorted(expected.unchanged)
+        assert index.manifest["files"].keys() == expected_index.manifest["files"].keys()
+        where = lambda i: sorted((p.source, p.paragraph, p.start, p.end) for p in i.paragraphs)  # noqa: E731
+        assert where(index) == where(expected_index)
+        monkeypatch.setattr(store_module, "read_corpus", lambda *a, **k: scans.append(True) or real(*a, **k))
+    # The first update scans (nothing is known yet), and so does the one after a folder was made.
+    assert whole == [True] + [False] * 9 + [True, False]
+    assert watched._watch.changed() == set()
