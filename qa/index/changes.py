@@ -38,6 +38,7 @@ class Changes:
     report: UpdateReport
     files: dict[str, dict]
     to_embed: list[Paragraph]
+    touched: list[str] = field(default_factory=list)  # the files whose entries it sets (the rest stand as they were)
 
 
 def compare(
@@ -45,14 +46,17 @@ def compare(
     old_files: dict[str, dict],
     read_at_ns: int,
     reason: str | None,
+    added_at: str,
     looked_at: set[str] | None = None,
 ) -> Changes:
     """``corpus`` (read at ``read_at_ns``) against the last build's files. A file
-    known by its size and modification time was not read: it is unchanged.
+    known by its size and modification time was not read: it is unchanged. An
+    added or changed file's entry records ``added_at``.
     ``looked_at``: the only files ``corpus`` looked at (a folder watch's
     changes); every other file of the last build is unchanged, as it stands."""
     report = UpdateReport(skipped=list(corpus.skipped), ignored=list(corpus.ignored), rebuilt_because=reason)
     to_embed: list[Paragraph] = []
+    touched: list[str] = []
     read = {a.source: a for a in corpus.articles}
     files: dict[str, dict] = {}
     if looked_at is not None:
@@ -70,16 +74,17 @@ def compare(
             files[source] = previous if article is None else previous | stat | described(article)
         else:
             (report.changed if previous else report.added).append(source)
-            files[source] = (
-                {"sha256": article.sha256, "paragraphs": len(article.paragraphs)} | described(article) | stat
-            )
+            entry = {"sha256": article.sha256, "paragraphs": len(article.paragraphs)} | described(article) | stat
+            files[source] = entry | {"added": added_at}
             to_embed.extend(article.paragraphs)
+        if files[source] is not previous:
+            touched.append(source)
     if looked_at is None:
         report.removed = sorted(s for s in old_files if s not in files)
     else:
         report.removed = sorted(s for s in looked_at if s in old_files and s not in files)
         report.unchanged += list(old_files.keys() - looked_at)  # a set difference in C, in no order
-    return Changes(report, files, to_embed)
+    return Changes(report, files, to_embed, touched)
 
 
 def described(article: Article) -> dict:

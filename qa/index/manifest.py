@@ -19,11 +19,12 @@ FORMAT_VERSION = 2
 # The layout of the search backends' files in a build, and of the paragraphs,
 # vectors and shingles: a build in another layout is rebuilt.
 BACKENDS_VERSION = 2
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 
 
 def manifest_for(settings: Settings, index: IndexView, files: dict[str, dict], dim: int, built_at: str) -> dict:
-    """A new build's manifest, less its files' checksums (the writer adds those)."""
+    """A new build's manifest, less its files' checksums (the writer adds those).
+    ``files``: each corpus file's entry, with the date it was added."""
     return {
         "format": FORMAT_VERSION,
         "layout": LAYOUT_VERSION,
@@ -36,7 +37,7 @@ def manifest_for(settings: Settings, index: IndexView, files: dict[str, dict], d
         "corpus": str(Path(settings.corpus_dir).resolve()),
         "built_at": built_at,
         "paragraphs": len(index.paragraphs),
-        "files": {source: entry | {"added": entry.get("added", built_at)} for source, entry in files.items()},
+        "files": files,
         "backends": BACKENDS_VERSION,
         "backend": settings.backend,
     }

@@ -5,8 +5,9 @@ Layout of the index folder::
     index/
       CURRENT                   name of the build folder in use (replaced atomically)
       build-<stamp>/            one complete build
-        manifest.json           model, dimension, versions, corpus files (sha256, size and
-                                modification time, headline, outlet, date added), checksums
+        manifest.json           model, dimension, versions, checksums, and the corpus files
+                                (sha256, size and modification time, headline, outlet, date
+                                added) changed since files-base-*.json (qa/index/file_entries.py)
         groups.json             syndicated copies: the paragraph ids of each group
         paragraphs-*, embeddings-*, rows-delta.npz
                                 paragraphs and their unit vectors (qa/index/rows.py)
@@ -42,8 +43,9 @@ from qa.corpus.copies import labels_of
 from qa.corpus.text_layers import TextLayers
 from qa.corpus.watch import FolderWatch
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
-from qa.index.changes import UpdateReport, compare, compare_served, empty_corpus_message
+from qa.index.changes import Changes, UpdateReport, compare, compare_served, empty_corpus_message
 from qa.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
+from qa.index.file_entries import FileEntries
 from qa.index.files import sha256_file
 from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdated
 from qa.index.memory import no_garbage_collection, return_freed_memory
@@ -91,10 +93,13 @@ class IndexStore:
             for name, digest in manifest["artifacts"].items():
                 if sha256_file(build / name) != digest:
                     raise IndexCorrupt(f"{build.name}/{name} does not match its checksum (truncated or edited?)")
+            file_entries = FileEntries.load(build, manifest)
+            manifest["files"] = file_entries.files()
+            del manifest["files_layers"]
             stored = ParagraphRows.load(build)
             paragraphs, ids = stored.paragraphs(), stored.ids()
             groups = labels_of(ids, json.loads((build / "groups.json").read_text("utf-8")))
-            index = IndexView(manifest, paragraphs, groups, stored, None, None, ids)
+            index = IndexView(manifest, paragraphs, groups, stored, None, None, ids, file_entries=file_entries)
             if manifest["backend"] == "milvus":
                 from qa.search.milvus import MilvusBackend
 
@@ -191,10 +196,11 @@ class IndexStore:
     def _updated(self, progress: Progress | None, force: bool) -> tuple[IndexView, UpdateReport]:
         s = self.settings
         old, reason = self._reusable_index(force)
-        read_at_ns = time.time_ns()
+        read_at_ns, stamp = time.time_ns(), dt.datetime.now(dt.UTC)
         known = known_files(old.manifest) if old else None
         corpus, looked_at = self._look(old, known, progress)
-        changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, looked_at)
+        added_at = stamp.isoformat(timespec="seconds")
+        changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, added_at, looked_at)
         if not changes.files:
             raise CorpusError(empty_corpus_message(s.corpus_dir, corpus))
         report, added = changes.report, changes.to_embed
@@ -224,7 +230,7 @@ class IndexStore:
             progress("Writing index", 0, 1)
         removed_ids = old.ids[gone_rows] if old else np.zeros(0, np.int64)
         next_backends(s, index, old, Rows(paragraph_ids(added), [p.text for p in added], vectors), removed_ids)
-        self._write(index, changes.files, group_ids, dim, old)
+        self._write(index, changes, group_ids, dim, old, stamp)
         if progress:
             progress("Writing index", 1, 1)
         return index, report
@@ -280,9 +286,10 @@ class IndexStore:
             return None, f"the embedding dimension changed ({m.get('dimension')} → {dim})"
         return old, None
 
-    def _write(self, index: IndexView, files: dict[str, dict], group_ids: list[list[int]], dim: int, old) -> None:
+    def _write(
+        self, index: IndexView, changes: Changes, group_ids: list[list[int]], dim: int, old, stamp: dt.datetime
+    ) -> None:
         """Write ``index`` as a new build and make it current."""
-        stamp = dt.datetime.now(dt.UTC)
         try:
             previous: Path | None = current_build(self.folder)
         except IndexUnavailable:
@@ -290,12 +297,17 @@ class IndexStore:
             pointer = self.folder / "CURRENT"
             if pointer.is_dir():  # damaged: CURRENT must be a file to be replaced atomically
                 shutil.rmtree(pointer)
-        known = old.manifest.get("artifacts", {}) if old is not None and previous is not None else {}
-        manifest = manifest_for(self.settings, index, files, dim, stamp.isoformat(timespec="seconds"))
+        linked = old is not None and previous is not None
+        known = old.manifest.get("artifacts", {}) if linked else {}
+        if linked and old.file_entries is not None:
+            index.file_entries = old.file_entries.updated(changes.files, changes.touched, changes.report.removed)
+        else:
+            index.file_entries = FileEntries(changes.files)
+        manifest = manifest_for(self.settings, index, changes.files, dim, stamp.isoformat(timespec="seconds"))
         name = write_build(self.folder, index, group_ids, manifest, previous, known, stamp)
         index.manifest = manifest
         self._written = (name, index)
-        self.layers.keep_only({f["sha256"] for f in files.values()})
+        self.layers.keep_only({f["sha256"] for f in changes.files.values()})
 
 
 def _check_counts(build: Path, index: IndexView) -> None:

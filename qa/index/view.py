@@ -12,6 +12,7 @@ import numpy as np
 from qa.corpus.copies import grouped_rows, syndication_families
 from qa.corpus.formats import page_at
 from qa.corpus.shingles import ShingleLayers
+from qa.index.file_entries import FileEntries
 from qa.index.rows import ParagraphRows
 from qa.search.base import SearchBackend
 from qa.search.bm25 import Bm25Backend
@@ -31,6 +32,7 @@ class IndexView:
     lexical: SearchBackend | None  # by words
     ids: np.ndarray  # each row's stable paragraph id (what the backends know paragraphs by)
     shingles: ShingleLayers | None = None  # for the next update; read from the build when it needs them
+    file_entries: FileEntries | None = None  # the manifest's files as the build keeps them, for the next update
 
     @property
     def model(self) -> str:

@@ -54,13 +54,14 @@ def write_build(
         index.dense.save(tmp, previous)
         index.lexical.save(tmp, previous)
         index.shingles.save(tmp, previous)
+        index.file_entries.save(tmp, previous)
         (tmp / "groups.json").write_text(json.dumps(group_ids), "utf-8")
         manifest["artifacts"] = {
             f.relative_to(tmp).as_posix(): build_file_digest(f, previous, known)
             for f in sorted(tmp.rglob("*"))
             if f.is_file()
         }
-        (tmp / "manifest.json").write_text(_MANIFEST.encode(manifest), "utf-8")
+        (tmp / "manifest.json").write_text(json.dumps(index.file_entries.in_manifest(manifest), ensure_ascii=False), "utf-8")
         fsync_tree(tmp)
         build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
         os.rename(tmp, build)
@@ -71,34 +72,6 @@ def write_build(
     # The build it replaces stays one generation, for readers still opening it.
     remove_old_builds(folder, keep={build.name, previous.name if previous else ""})
     return build.name
-
-
-class ManifestEncoder:
-    """A manifest as JSON, each file's entry encoded once and reused while it is
-    unchanged: an update that adds one article then encodes one entry, not the
-    whole archive's. No indent: an indented dump takes json's pure-Python path,
-    seconds on a large archive."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[dict, str]] = {}  # source -> (entry, its JSON)
-
-    def encode(self, manifest: dict) -> str:
-        rest = json.dumps({k: v for k, v in manifest.items() if k != "files"}, ensure_ascii=False)
-        entries, parts = {}, []
-        for source, entry in manifest.get("files", {}).items():
-            cached = self._entries.get(source)
-            if cached is None or cached[0] != entry:
-                encoded = json.dumps(entry, ensure_ascii=False)
-                # The entry as it was encoded, copied whole: a list in it changed in place still shows.
-                cached = (json.loads(encoded), json.dumps(source, ensure_ascii=False) + ":" + encoded)
-            entries[source] = cached
-            parts.append(cached[1])
-        self._entries = entries  # files gone from the corpus leave the cache with it
-        files = '"files":{' + ",".join(parts) + "}"
-        return "{" + files + ("," + rest[1:] if rest != "{}" else "}")
-
-
-_MANIFEST = ManifestEncoder()
 
 
 def remove_old_builds(folder: Path, keep: set[str]) -> None:

@@ -24,17 +24,27 @@ def test_source_files_notice_edits_and_deletions(tmp_path: Path):
     assert not files.quotes(quote) and files.text("a.txt") is None
 
 
-def test_the_manifest_encoder_writes_what_json_would_after_any_change():
-    import json
+def test_the_manifests_file_list_keeps_a_delta_and_a_base(tmp_path: Path):
+    from qa.index.file_entries import FileEntries
 
-    from qa.index.writer import ManifestEncoder
+    base = {f"{i}.txt": {"sha256": str(i)} for i in range(100)}
+    entries = FileEntries(base)
+    files = dict(base) | {"new.txt": {"sha256": "n"}, "3.txt": {"sha256": "changed"}}
+    del files["7.txt"]
+    after = entries.updated(files, ["new.txt", "3.txt"], ["7.txt"])
+    assert after.name == entries.name and after.base is base  # the base stays, to be linked
+    assert after.delta == {"new.txt": {"sha256": "n"}, "3.txt": {"sha256": "changed"}}
+    assert after.removed == {"7.txt"} and after.files() == files
+    files2 = files | {"7.txt": {"sha256": "back"}}
+    del files2["new.txt"]
+    again = after.updated(files2, ["7.txt"], ["new.txt"])
+    assert again.files() == files2 and again.removed == frozenset() and "new.txt" not in again.delta
 
-    encoder = ManifestEncoder()
-    manifest = {"format": 3, "files": {"a.txt": {"sha256": "x", "pages": [0, 9], "title": "“Q”"}}, "backend": "faiss"}
-    assert json.loads(encoder.encode(manifest)) == manifest
-    manifest["files"]["b/c.txt"] = {"size": 3}
-    manifest["files"]["a.txt"]["pages"].append(20)  # changed in place: must not be served from the cache
-    assert json.loads(encoder.encode(manifest)) == manifest
-    del manifest["files"]["b/c.txt"]
-    assert json.loads(encoder.encode(manifest)) == manifest
-    assert json.loads(ManifestEncoder().encode({"files": {}})) == {"files": {}}
+    (tmp_path / "build").mkdir()
+    again.save(tmp_path / "build", None)
+    header = again.in_manifest({"model": "m", "files": files2})
+    assert "files" not in header and FileEntries.load(tmp_path / "build", header).files() == files2
+
+    many = {f"more-{i}.txt": {"sha256": "x"} for i in range(10)}
+    folded = again.updated(files2 | many, list(many), [])
+    assert folded.name != again.name and folded.base == files2 | many and not folded.delta
