@@ -96,66 +96,150 @@ def update_groups(
     old_ids: np.ndarray | None = None,
     common: int = COMMON_SHINGLE,
 ) -> tuple[list[list[Paragraph]], ShingleIndex | ShingleLayers]:
-    """The duplicate groups after ``removed`` leave and ``added`` join.
-
-    ``old`` are the last build's paragraphs with their group labels
-    (paragraphs sharing a label are copies), ``old_ids`` their ids if known,
-    and ``index`` its shingle index; ``removed`` names the old paragraphs that
-    go, as (source, paragraph). Returns the groups of two or more paragraphs,
-    and the new shingle index. Only groups and new paragraphs are looked at:
-    the cost follows what changed, not the size of the corpus.
-    """
+    """:func:`regroup` for paragraphs named by (source, paragraph): the groups
+    of two or more after ``removed`` leave and ``added`` join (in no particular
+    row order), and the new shingle index."""
     if old_ids is None:
         old_ids = paragraph_ids(old)
-    index = index.without(paragraph_id(*key) for key in removed)
+    gone = np.isin(old_ids, np.array([paragraph_id(*key) for key in removed], np.int64))
     by_row = np.argsort(old_ids)
-    by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
+
+    def row_of(pid: int) -> int:
+        return int(by_row[np.searchsorted(old_ids, pid, sorter=by_row)])
+
+    labels, index = regroup(old, old_ids, old_labels, gone, added, index, row_of, threshold, common)
+    now = [p for p, g in zip(old, gone.tolist(), strict=True) if not g] + list(added)
+    return [[now[r] for r in rows] for rows in label_groups(labels)], index
+
+
+def regroup(
+    old: Sequence[Paragraph],
+    old_ids: np.ndarray,
+    old_labels: Sequence[int] | np.ndarray,
+    gone: np.ndarray,
+    added: Sequence[Paragraph],
+    index: ShingleIndex | ShingleLayers,
+    row_of: Callable[[int], int],
+    threshold: float,
+    common: int = COMMON_SHINGLE,
+) -> tuple[np.ndarray, ShingleIndex | ShingleLayers]:
+    """The group labels after the old rows where ``gone`` is true leave and
+    ``added`` join, in the new row order: the old rows left, in order, then
+    the added ones (as the index keeps its rows). Also the new shingle index.
+
+    ``old`` are the last build's paragraphs, ``old_ids`` their ids and
+    ``old_labels`` their groups' labels (the first row of each group);
+    ``row_of`` finds an old row by paragraph id. Only what changed is looked at
+    in Python: the groups that lost a member are checked again among the
+    members left (the one that went may have been what joined them), the new
+    paragraphs are joined to their copies through the shingle index, and a
+    group either touches is merged whole. Every other group keeps its members,
+    relabelled for the new rows with numpy. So an update costs what changed,
+    not the number of copies in the archive.
+    """
+    labels = np.asarray(old_labels, np.int64)
+    gone = np.asarray(gone, bool)
+    index = index.without(old_ids[gone].tolist())
+    in_group = np.bincount(labels, minlength=len(labels))[labels] > 1 if len(labels) else np.zeros(0, bool)
+    lost = np.unique(labels[gone & in_group])
+    sets: DisjointSets[int] = DisjointSets()
+    _recheck(sets, old, old_ids, labels, lost, gone, threshold)
 
     def paragraph(pid: int) -> Paragraph:
-        if pid in by_id:
-            return by_id[pid]
-        return old[int(by_row[np.searchsorted(old_ids, pid, sorter=by_row)])]
+        return added_by_id[pid] if pid in added_by_id else old[row_of(pid)]
 
-    sets: DisjointSets[int] = DisjointSets()
-    _rejoin_old_groups(sets, old, np.asarray(old_labels, np.int64), old_ids, removed, threshold)
-    index = _join_added(sets, added, index, paragraph, threshold, common)
-    return [[paragraph(pid) for pid in members] for members in sets.sets().values() if len(members) > 1], index
+    def join(other: int, pid: int) -> None:
+        """An added paragraph joins a copy, and an old copy's group with it."""
+        sets.join(other, pid)
+        if other not in added_by_id:
+            row = row_of(other)
+            if in_group[row] and labels[row] not in lost_set:
+                sets.join(other, int(old_ids[labels[row]]))  # the group's first row stands for it
+
+    added_by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
+    lost_set = set(lost.tolist())
+    index = _join_added(join, added, index, paragraph, threshold, common)
+    return _relabel(labels, in_group, lost, gone, sets, added, row_of), index
 
 
-def _rejoin_old_groups(
+def _recheck(
     sets: DisjointSets[int],
     old: Sequence[Paragraph],
-    labels: np.ndarray,
     old_ids: np.ndarray,
-    removed: set[tuple[str, int]],
+    labels: np.ndarray,
+    lost: np.ndarray,
+    gone: np.ndarray,
     threshold: float,
 ) -> None:
-    """The last build's groups, less the removed paragraphs. A group that lost
-    a member is checked again: the member that went may have been what joined
-    the others."""
-    members: dict[int, list[int]] = {}  # label -> rows still there
-    lost_member: set[int] = set()
-    for row in grouped_rows(labels).tolist():
-        label = int(labels[row])
-        if (old[row].source, old[row].paragraph) in removed:
-            lost_member.add(label)
-        else:
-            members.setdefault(label, []).append(row)
-    for label, rows in members.items():
-        ids = [int(old_ids[r]) for r in rows]
-        if label not in lost_member:
-            for pid in ids[1:]:
-                sets.join(ids[0], pid)
-            continue
-        texts = [shingles(old[r].text) for r in rows]
-        for i in range(len(rows)):
-            for j in range(i + 1, len(rows)):
-                if old[rows[i]].source != old[rows[j]].source and copies(texts[i], texts[j], threshold):
+    """The groups that lost a member, among the members left: every pair of
+    them from different files checked with the containment rule."""
+    rows = np.flatnonzero(np.isin(labels, lost) & ~gone)
+    rows = rows[np.argsort(labels[rows], kind="stable")]
+    for members in np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1) if len(rows) else []:
+        ids = old_ids[members].tolist()
+        for pid in ids:
+            sets.find(pid)  # listed even alone: its group is decided here
+        texts = [shingles(old[r].text) for r in members.tolist()]
+        for i in range(len(members)):
+            for j in range(i + 1, len(members)):
+                if old[members[i]].source != old[members[j]].source and copies(texts[i], texts[j], threshold):
                     sets.join(ids[i], ids[j])
 
 
-def _join_added(
+def _relabel(
+    labels: np.ndarray,
+    in_group: np.ndarray,
+    lost: np.ndarray,
+    gone: np.ndarray,
     sets: DisjointSets[int],
+    added: Sequence[Paragraph],
+    row_of: Callable[[int], int],
+) -> np.ndarray:
+    """The new rows' labels: the sets decide the groups they hold (an old
+    group any of whose members they hold joins whole); the old groups no
+    change touched keep their members; every other row is its own."""
+    kept = ~gone
+    new_row = np.cumsum(kept) - 1  # an old row's row in the new order (where kept)
+    n_old = int(kept.sum())
+    result = np.arange(n_old + len(added), dtype=np.int64)
+    added_row = {paragraph_id(p.source, p.paragraph): n_old + i for i, p in enumerate(added)}
+    decided = [members for members in sets.sets().values() if len(members) > 1]
+    lost_labels = set(lost.tolist())
+    old_row = {pid: row_of(pid) for members in decided for pid in members if pid not in added_row}
+    merged = {int(labels[r]) for r in old_row.values() if in_group[r] and int(labels[r]) not in lost_labels}
+    merged_labels = np.array(sorted(merged), np.int64)
+    # The old groups no change touched: relabelled by where their first row went.
+    untouched = in_group & kept & ~np.isin(labels, np.union1d(lost, merged_labels))
+    result[new_row[untouched]] = new_row[labels[untouched]]
+    members_of: dict[int, list[int]] = {}
+    merged_rows = np.flatnonzero(np.isin(labels, merged_labels))
+    for row, label in zip(new_row[merged_rows].tolist(), labels[merged_rows].tolist(), strict=True):
+        members_of.setdefault(label, []).append(row)
+    for members in decided:
+        rows: set[int] = set()
+        for pid in members:
+            if pid in added_row:
+                rows.add(added_row[pid])
+            elif int(labels[old_row[pid]]) in merged:
+                rows.update(members_of[int(labels[old_row[pid]])])
+            else:
+                rows.add(int(new_row[old_row[pid]]))
+        ordered = sorted(rows)
+        result[ordered] = ordered[0]
+    return result
+
+
+def label_groups(labels: np.ndarray) -> list[list[int]]:
+    """The rows of each group of two or more, by label: in order of their first row."""
+    rows = grouped_rows(labels)
+    if not len(rows):
+        return []
+    rows = rows[np.argsort(labels[rows], kind="stable")]
+    return [part.tolist() for part in np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1)]
+
+
+def _join_added(
+    join: Callable[[int, int], None],
     added: Sequence[Paragraph],
     index: ShingleIndex | ShingleLayers,
     paragraph: Callable[[int], Paragraph],
@@ -198,7 +282,7 @@ def _join_added(
                 other_set = fresh[other] if other in fresh else shingles(candidate.text)
                 count = len(np.intersect1d(s, other_set, assume_unique=True))
             if count / min(len(s), size) >= threshold:
-                sets.join(other, pid)
+                join(other, pid)
         fresh[pid] = s
         for h in hashes:
             fresh_postings[h].append(pid)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.corpus.articles import paragraph_ids
 from qa.corpus.bulk_copies import bulk_groups
-from qa.corpus.copies import labels_of, update_groups
+from qa.corpus.copies import label_groups, regroup
 from qa.corpus.shingles import ShingleIndex, ShingleLayers
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
@@ -49,7 +48,7 @@ def embed_paragraphs(embed: Embedder, paragraphs: list[Paragraph], dim: int, pro
 
 
 def next_rows(
-    old: IndexView | None, gone_rows: list[int], added: list[Paragraph], vectors: np.ndarray, same_layout: bool
+    old: IndexView | None, gone_rows: np.ndarray, added: list[Paragraph], vectors: np.ndarray, same_layout: bool
 ) -> ParagraphRows:
     """The last build's rows less ``gone_rows``, plus ``added``: as a delta, or,
     when the layout changed, as one new base in corpus order (so builds are
@@ -70,7 +69,7 @@ def next_rows(
 def group_copies(
     index: IndexView,
     old: IndexView | None,
-    gone_rows: list[int],
+    gone_rows: np.ndarray,
     added: list[Paragraph],
     same_layout: bool,
     last_build: Callable[[], Path],
@@ -78,18 +77,20 @@ def group_copies(
 ) -> list[list[int]]:
     """Sets ``index``'s copy groups and shingles; returns the groups as paragraph ids."""
     if same_layout:
-        removed = {(old.paragraphs[r].source, old.paragraphs[r].paragraph) for r in gone_rows}
+        gone = np.zeros(len(old.paragraphs), bool)
+        gone[gone_rows] = True
         shingles = old.shingles or ShingleLayers.load(last_build())
-        grouped, index.shingles = update_groups(
-            old.paragraphs, old.groups, removed, added, shingles, threshold, old.ids
+        labels, index.shingles = regroup(
+            old.paragraphs, old.ids, old.groups, gone, added, shingles, old.row_of_id, threshold
         )
-        group_ids = [paragraph_ids(group).tolist() for group in grouped]
     else:  # all at once, in numpy: the same groups as adding the paragraphs one by one
         rows, shingles = bulk_groups(index.paragraphs, threshold)
         index.shingles = ShingleLayers(shingles, np.zeros(0, np.int64), ShingleIndex.empty())
-        group_ids = [index.ids[members].tolist() for members in rows]
-    index.groups = labels_of(index.ids, group_ids)
-    return group_ids
+        labels = np.arange(len(index.paragraphs))
+        for members in rows:
+            labels[members] = min(members)
+    index.groups = labels.tolist()
+    return [index.ids[members].tolist() for members in label_groups(labels)]
 
 
 def next_backends(

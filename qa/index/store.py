@@ -217,7 +217,7 @@ class IndexStore:
         vectors = embed_paragraphs(self.embed, added, dim, progress)
         report.embedded_paragraphs = len(added)
         gone = {*report.changed, *report.removed}
-        gone_rows = [r for r, p in enumerate(old.paragraphs) if p.source in gone] if old and gone else []
+        gone_rows = old.rows_of(gone) if old and gone else np.zeros(0, np.int64)
         stored = next_rows(old, gone_rows, added, vectors, same_layout)
         index = IndexView({}, stored.paragraphs(), [], stored, None, None, stored.ids())
 

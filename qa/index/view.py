@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from qa.corpus.articles import paragraph_id
 from qa.corpus.copies import grouped_rows, syndication_families
 from qa.corpus.formats import page_at
 from qa.corpus.shingles import ShingleLayers
@@ -148,6 +149,22 @@ class IndexView:
     def page_of(self, source: str, offset: int) -> int | None:
         """The page of a paged article (PDF) that holds ``offset`` of its text layer; None for others."""
         return page_at(self.manifest["files"].get(source, {}).get("pages", ()), offset)
+
+    def row_of_id(self, pid: int) -> int:
+        """The row of a paragraph id the index holds."""
+        return int(self._by_id[np.searchsorted(self.ids, pid, sorter=self._by_id)])
+
+    def rows_of(self, sources: Iterable[str]) -> np.ndarray:
+        """The rows of the paragraphs of ``sources`` (files the manifest lists), in row order:
+        found by their ids, not by a pass over every row."""
+        files = self.manifest["files"]
+        keys = [(s, n) for s in sources if s in files for n in range(1, files[s]["paragraphs"] + 1)]
+        if not keys or not len(self.ids):
+            return np.zeros(0, np.int64)
+        wanted = np.array([paragraph_id(*key) for key in keys], np.int64)
+        at = np.minimum(np.searchsorted(self.ids, wanted, sorter=self._by_id), len(self.ids) - 1)
+        rows = self._by_id[at]
+        return np.sort(rows[self.ids[rows] == wanted])
 
     @functools.cached_property
     def _by_id(self) -> np.ndarray:

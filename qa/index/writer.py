@@ -61,7 +61,9 @@ def write_build(
             for f in sorted(tmp.rglob("*"))
             if f.is_file()
         }
-        (tmp / "manifest.json").write_text(json.dumps(index.file_entries.in_manifest(manifest), ensure_ascii=False), "utf-8")
+        (tmp / "manifest.json").write_text(
+            json.dumps(index.file_entries.in_manifest(manifest), ensure_ascii=False), "utf-8"
+        )
         fsync_tree(tmp)
         build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
         os.rename(tmp, build)

@@ -231,3 +231,37 @@ def test_a_first_build_of_paragraphs_sharing_no_shingle_has_no_groups():
     paragraphs.append(Paragraph("b.txt", 1, 0, 0, "ten eleven twelve thirteen fourteen fifteen sixteen seventeen"))
     assert bulk_groups(paragraphs, THRESHOLD)[0] == []
     assert duplicate_groups([], THRESHOLD) == []
+
+
+def test_regrouping_labels_the_rows_in_index_order_as_the_pairwise_rule_groups_them():
+    """The index's own path: rows kept in order, added ones after them; groups
+    that lose a member, untouched groups an added copy joins, and groups no
+    change touches all end as a full comparison groups them."""
+    from qa.corpus.copies import labels_of, regroup
+
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(60)]
+    originals = [[rng.choice(words) for _ in range(rng.randint(8, 30))] for _ in range(40)]
+    pool = [
+        Paragraph(f"s{i // 3:03d}.txt", i % 3 + 1, 0, 0, " ".join(w if rng.random() > 0.08 else "x" for w in text))
+        for i, text in enumerate(rng.choice(originals) for _ in range(450))
+    ]
+    by_source: dict[str, list[Paragraph]] = {}
+    for p in pool:
+        by_source.setdefault(p.source, []).append(p)
+    sources = sorted(by_source)
+    rows: list[Paragraph] = []
+    labels = np.zeros(0, np.int64)
+    index = ShingleLayers.empty()
+    steps = [(set(), sources[:60]), (set(sources[::7]), sources[60:100]), (set(sources[3::5]), sources[100:] + sources[:100:7])]
+    for removed, added_sources in steps:
+        added = [p for s in added_sources if s not in {q.source for q in rows} - removed for p in by_source[s]]
+        ids = np.array([paragraph_id(p.source, p.paragraph) for p in rows], np.int64)
+        gone = np.array([p.source in removed for p in rows], bool)
+        row_of = {int(i): r for r, i in enumerate(ids.tolist())}.__getitem__
+        labels, index = regroup(rows, ids, labels, gone, added, index, row_of, THRESHOLD)
+        rows = [p for p, g in zip(rows, gone.tolist(), strict=True) if not g] + added
+        expected = _pairwise_groups(rows, THRESHOLD)
+        now_ids = np.array([paragraph_id(p.source, p.paragraph) for p in rows], np.int64)
+        assert labels.tolist() == labels_of(now_ids, [[paragraph_id(*key) for key in g] for g in expected])
+        assert expected  # copies to find at every step
