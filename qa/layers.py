@@ -6,13 +6,20 @@ links, not copies), and a small *delta* of what was added since, with the
 base's removed rows hidden, as Lucene keeps segments. The delta is folded into
 a new base once it, or what the base hides, passes a share of the base
 (:func:`should_fold`).
+
+A long-lived process folds in the background instead (qa/index/fold.py):
+its updates run with :func:`folds_deferred`, under which a structure folds
+inline only once its delta passes several times the share, should the
+background folds fall that far behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,10 +34,31 @@ DELTA_SHARE = 0.05
 HIDDEN_SHARE = 0.1
 
 
+# Under folds_deferred, how many times its share a delta may grow before it is folded inline all the same.
+DEFERRED_LIMIT = 4
+
+_DEFERRED = contextvars.ContextVar("folds_deferred", default=False)
+
+
 def should_fold(base: int, delta: int, hidden: int) -> bool:
-    """Whether a two-layer structure should become one base again."""
+    """Whether a two-layer structure should become one base again in this update."""
+    return wants_fold(base, delta, hidden, DEFERRED_LIMIT if _DEFERRED.get() else 1)
+
+
+def wants_fold(base: int, delta: int, hidden: int, times: float = 1) -> bool:
+    """Whether a two-layer structure's delta, or what its base hides, passes ``times`` its share."""
     live = base - hidden + delta
-    return delta > DELTA_SHARE * max(live, 1) or hidden > HIDDEN_SHARE * max(base, 1)
+    return delta > times * DELTA_SHARE * max(live, 1) or hidden > times * HIDDEN_SHARE * max(base, 1)
+
+
+@contextlib.contextmanager
+def folds_deferred() -> Iterator[None]:
+    """Updates in this block leave folding to a background fold (see the module's note)."""
+    token = _DEFERRED.set(True)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
 
 
 def new_base_name() -> str:

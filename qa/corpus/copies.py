@@ -300,6 +300,24 @@ def group_labels(
     return labels_of(ids, [paragraph_ids(group) for group in groups])
 
 
+def grouped_by_key(ids: np.ndarray, labels: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+    """The groups as two arrays, for a build's file: the paragraph id of each
+    grouped row, and the id of its group's first row (its key). Both follow
+    the rows, not a Python list per group."""
+    labels = np.asarray(labels, np.int64)
+    rows = grouped_rows(labels)
+    return {"ids": ids[rows], "keys": ids[labels[rows]]}
+
+
+def labels_by_key(ids: np.ndarray, grouped: np.ndarray, keys: np.ndarray) -> list[int]:
+    """The labels :func:`grouped_by_key`'s arrays give the rows of ``ids``."""
+    labels = np.arange(len(ids))
+    if len(grouped):
+        by_row = np.argsort(ids)
+        labels[by_row[np.searchsorted(ids, grouped, sorter=by_row)]] = by_row[np.searchsorted(ids, keys, sorter=by_row)]
+    return labels.tolist()
+
+
 def labels_of(ids: np.ndarray, groups: Sequence[Sequence[int]]) -> list[int]:
     """A label per row of ``ids``, given the groups as paragraph ids (see ``group_labels``)."""
     by_row = np.argsort(ids)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.corpus.bulk_copies import bulk_groups
-from qa.corpus.copies import label_groups, regroup
+from qa.corpus.copies import regroup
 from qa.corpus.shingles import ShingleIndex, ShingleLayers
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
@@ -74,8 +74,8 @@ def group_copies(
     same_layout: bool,
     last_build: Callable[[], Path],
     threshold: float,
-) -> list[list[int]]:
-    """Sets ``index``'s copy groups and shingles; returns the groups as paragraph ids."""
+) -> None:
+    """Sets ``index``'s copy groups and shingles."""
     if same_layout:
         gone = np.zeros(len(old.paragraphs), bool)
         gone[gone_rows] = True
@@ -90,7 +90,6 @@ def group_copies(
         for members in rows:
             labels[members] = min(members)
     index.groups = labels.tolist()
-    return [index.ids[members].tolist() for members in label_groups(labels)]
 
 
 def next_backends(

@@ -41,6 +41,9 @@ class FileEntries:
             return FileEntries(files)
         return FileEntries(self.base, delta, frozenset(gone), self.name)
 
+    def folded(self) -> FileEntries:
+        return FileEntries(self.files())
+
     def save(self, folder: Path, previous: Path | None) -> None:
         """``files-base-<name>.json``, linked from ``previous`` when it has it."""
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.corpus.articles import paragraph_ids
-from qa.layers import layer_change, link_or_write, new_base_name, should_fold
+from qa.layers import layer_change, link_or_write, new_base_name, should_fold, wants_fold
 from qa.types import Paragraph
 
 # Rows encoded or decoded at a time. The whole file as one string would cost
@@ -128,9 +128,24 @@ class ParagraphRows:
             self.base_ids,
             np.concatenate([self.delta_ids[keep], added_ids]),
         )
-        if should_fold(len(self.base), len(delta), len(removed)):
-            return ParagraphRows.of(rows.paragraphs(), rows.vectors(), rows.ids())
-        return rows
+        return rows.folded() if should_fold(len(self.base), len(delta), len(removed)) else rows
+
+    def folded(self) -> ParagraphRows:
+        """The same rows, in the same order, as one new base."""
+        return ParagraphRows.of(self.paragraphs(), self.vectors(), self.ids())
+
+    def wants_fold(self) -> bool:
+        return wants_fold(len(self.base), len(self.delta), len(self.removed))
+
+    def vectors_at(self, rows: np.ndarray) -> np.ndarray:
+        """The vectors of the given rows (of :meth:`paragraphs`)."""
+        live = np.flatnonzero(self._live())
+        rows = np.asarray(rows, np.int64)
+        in_base = rows < len(live)
+        out = np.empty((len(rows), self.base_vectors.shape[1]), np.float32)
+        out[in_base] = self.base_vectors[live[rows[in_base]]]
+        out[~in_base] = self.delta_vectors[rows[~in_base] - len(live)]
+        return out
 
     def save(self, folder: Path, previous: Path | None) -> None:
         link_or_write(folder / f"paragraphs-base-{self.name}.json", previous, lambda path: write_rows(path, self.base))

@@ -8,7 +8,7 @@ Layout of the index folder::
         manifest.json           model, dimension, versions, checksums, and the corpus files
                                 (sha256, size and modification time, headline, outlet, date
                                 added) changed since files-base-*.json (qa/index/file_entries.py)
-        groups.json             syndicated copies: the paragraph ids of each group
+        groups.npz              syndicated copies: each grouped paragraph's id, and its group's first
         paragraphs-*, embeddings-*, rows-delta.npz
                                 paragraphs and their unit vectors (qa/index/rows.py)
         shingles-*.npz          word shingles, for grouping syndicated copies (qa/corpus/shingles.py)
@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.corpus.articles import CorpusError, CorpusReadResult, SkippedFile, paragraph_ids, read_corpus, read_files
-from qa.corpus.copies import labels_of
+from qa.corpus.copies import labels_by_key
 from qa.corpus.text_layers import TextLayers
 from qa.corpus.watch import FolderWatch
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
@@ -51,7 +51,7 @@ from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdate
 from qa.index.memory import no_garbage_collection, return_freed_memory
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
-from qa.index.writer import current_build, write_build
+from qa.index.writer import current_build, make_current, write_build
 from qa.search import embeddings
 from qa.search.base import Rows
 from qa.search.bm25 import Bm25Backend
@@ -98,7 +98,8 @@ class IndexStore:
             del manifest["files_layers"]
             stored = ParagraphRows.load(build)
             paragraphs, ids = stored.paragraphs(), stored.ids()
-            groups = labels_of(ids, json.loads((build / "groups.json").read_text("utf-8")))
+            with np.load(build / "groups.npz", allow_pickle=False) as z:
+                groups = labels_by_key(ids, z["ids"], z["keys"])
             index = IndexView(manifest, paragraphs, groups, stored, None, None, ids, file_entries=file_entries)
             if manifest["backend"] == "milvus":
                 from qa.search.milvus import MilvusBackend
@@ -216,6 +217,23 @@ class IndexStore:
         dim = embeddings.embedding_dimension(s.model)
         vectors = embed_paragraphs(self.embed, added, dim, progress)
         report.embedded_paragraphs = len(added)
+        index = self._apply(old, changes, vectors, same_layout, stamp, progress)
+        return index, report
+
+    def _apply(
+        self,
+        old: IndexView | None,
+        changes: Changes,
+        vectors: np.ndarray,
+        same_layout: bool,
+        stamp: dt.datetime,
+        progress: Progress | None = None,
+        previous: Path | None = None,
+    ) -> IndexView:
+        """The next build, ``old`` with ``changes`` (the added paragraphs'
+        ``vectors`` given), written and made current. ``previous``: the build
+        whose files it may link, when not the current one (``old``'s)."""
+        s, added, report = self.settings, changes.to_embed, changes.report
         gone = {*report.changed, *report.removed}
         gone_rows = old.rows_of(gone) if old and gone else np.zeros(0, np.int64)
         stored = next_rows(old, gone_rows, added, vectors, same_layout)
@@ -223,17 +241,17 @@ class IndexStore:
 
         if progress:
             progress("Grouping syndicated copies", 0, 1)
-        last_build = lambda: current_build(self.folder)  # noqa: E731
-        group_ids = group_copies(index, old, gone_rows, added, same_layout, last_build, s.duplicate_threshold)
+        last_build = lambda: previous or current_build(self.folder)  # noqa: E731
+        group_copies(index, old, gone_rows, added, same_layout, last_build, s.duplicate_threshold)
 
         if progress:
             progress("Writing index", 0, 1)
         removed_ids = old.ids[gone_rows] if old else np.zeros(0, np.int64)
         next_backends(s, index, old, Rows(paragraph_ids(added), [p.text for p in added], vectors), removed_ids)
-        self._write(index, changes, group_ids, dim, old, stamp)
+        self._write(index, changes, vectors.shape[1], old, stamp, previous)
         if progress:
             progress("Writing index", 1, 1)
-        return index, report
+        return index
 
     def _look(
         self, old: IndexView | None, known: Callable[[str, int, int], bool] | None, progress: Progress | None
@@ -287,16 +305,23 @@ class IndexStore:
         return old, None
 
     def _write(
-        self, index: IndexView, changes: Changes, group_ids: list[list[int]], dim: int, old, stamp: dt.datetime
+        self,
+        index: IndexView,
+        changes: Changes,
+        dim: int,
+        old: IndexView | None,
+        stamp: dt.datetime,
+        previous: Path | None = None,
     ) -> None:
-        """Write ``index`` as a new build and make it current."""
+        """Write ``index`` as a new build and make it current (``previous``: see :meth:`_apply`)."""
         try:
-            previous: Path | None = current_build(self.folder)
+            current: Path | None = current_build(self.folder)
         except IndexUnavailable:
-            previous = None
+            current = None
             pointer = self.folder / "CURRENT"
             if pointer.is_dir():  # damaged: CURRENT must be a file to be replaced atomically
                 shutil.rmtree(pointer)
+        previous = previous or current
         linked = old is not None and previous is not None
         known = old.manifest.get("artifacts", {}) if linked else {}
         if linked and old.file_entries is not None:
@@ -304,10 +329,14 @@ class IndexStore:
         else:
             index.file_entries = FileEntries(changes.files)
         manifest = manifest_for(self.settings, index, changes.files, dim, stamp.isoformat(timespec="seconds"))
-        name = write_build(self.folder, index, group_ids, manifest, previous, known, stamp)
+        name = write_build(self.folder, index, manifest, previous, known, stamp)
+        make_current(self.folder, name, current.name if current else None)
         index.manifest = manifest
         self._written = (name, index)
-        self.layers.keep_only({f["sha256"] for f in changes.files.values()})
+        gone = [*changes.report.changed, *changes.report.removed]
+        before = old.manifest["files"] if old is not None else {}
+        if old is None or any(before[s].get("format", "txt") != "txt" for s in gone):  # a .txt file has no layer
+            self.layers.keep_only({f["sha256"] for f in changes.files.values()})
 
 
 def _check_counts(build: Path, index: IndexView) -> None:

@@ -15,6 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
+from qa.corpus.copies import grouped_by_key
 from qa.index.errors import IndexCorrupt, IndexMissing
 from qa.index.files import atomic_write_text, build_file_digest, fsync_tree
 from qa.index.view import IndexView
@@ -39,15 +42,14 @@ def current_build(folder: Path) -> Path:
 def write_build(
     folder: Path,
     index: IndexView,
-    group_ids: list[list[int]],
     manifest: dict,
     previous: Path | None,
     known: dict[str, str],
     stamp: dt.datetime,
 ) -> str:
-    """Write ``index`` as a new build with ``manifest`` (its checksums added) and
-    make it current; returns the build's name. ``previous`` is the current
-    build, whose files the new one may link; ``known`` its checksums."""
+    """Write ``index`` as a new build with ``manifest`` (its checksums added);
+    returns the build's name (:func:`make_current` makes it current).
+    ``previous`` is a build whose files the new one may link; ``known`` its checksums."""
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=folder))
     try:
         index.stored.save(tmp, previous)
@@ -55,7 +57,8 @@ def write_build(
         index.lexical.save(tmp, previous)
         index.shingles.save(tmp, previous)
         index.file_entries.save(tmp, previous)
-        (tmp / "groups.json").write_text(json.dumps(group_ids), "utf-8")
+        with open(tmp / "groups.npz", "wb") as f:
+            np.savez(f, **grouped_by_key(index.ids, index.groups))
         manifest["artifacts"] = {
             f.relative_to(tmp).as_posix(): build_file_digest(f, previous, known)
             for f in sorted(tmp.rglob("*"))
@@ -67,13 +70,17 @@ def write_build(
         fsync_tree(tmp)
         build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
         os.rename(tmp, build)
-        atomic_write_text(folder / "CURRENT", build.name + "\n")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    # The build it replaces stays one generation, for readers still opening it.
-    remove_old_builds(folder, keep={build.name, previous.name if previous else ""})
     return build.name
+
+
+def make_current(folder: Path, name: str, replaced: str | None) -> None:
+    """Point ``CURRENT`` at build ``name``, atomically. The build it replaces
+    stays one generation, for readers still opening it; older ones go."""
+    atomic_write_text(folder / "CURRENT", name + "\n")
+    remove_old_builds(folder, keep={name, replaced or ""})
 
 
 def remove_old_builds(folder: Path, keep: set[str]) -> None:

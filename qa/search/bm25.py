@@ -213,11 +213,15 @@ class Bm25Backend:
         fresh = Bm25Layer.of(added.ids, bm25_tokenize(list(added.texts)))
         delta = self.delta.rows(keep).joined(fresh)
         if should_fold(len(self.base), len(delta), len(hidden)):
-            live = np.ones(len(self.base), bool)
-            live[hidden] = False
-            return Bm25Backend(self.base.rows(live).joined(delta), np.zeros(0, np.int64), Bm25Layer.empty())
+            return Bm25Backend(self.base, hidden, delta, self.name, self.hidden_df).folded()
         hidden_df = self.hidden_df + self.base.token_counts(newly)
         return Bm25Backend(self.base, hidden, delta, self.name, hidden_df)
+
+    def folded(self) -> Bm25Backend:
+        """The same rows in one base."""
+        live = np.ones(len(self.base), bool)
+        live[self.hidden] = False
+        return Bm25Backend(self.base.rows(live).joined(self.delta), np.zeros(0, np.int64), Bm25Layer.empty())
 
     def save(self, folder: Path, previous: Path | None) -> None:
         delta = {"hidden": self.hidden, **self.delta.arrays()}

@@ -145,10 +145,11 @@ class FaissBackend:
         delta_vectors = np.vstack([self.delta_vectors[keep], np.asarray(added.vectors, np.float32)])
         grown = FaissBackend(self.index, self.index_type, hidden, delta_ids, delta_vectors, self.name, self.base_ids)
         if should_fold(int(self.index.ntotal), len(delta_ids), len(hidden)):
-            return grown._folded(everything)
+            return grown.folded(everything)
         return grown
 
-    def _folded(self, everything: Callable[[], Rows]) -> FaissBackend:
+    def folded(self, everything: Callable[[], Rows]) -> FaissBackend:
+        """The same vectors in one base (``everything``: every live row, for a rebuild)."""
         import faiss
 
         total = int(self.index.ntotal)
