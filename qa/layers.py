@@ -123,6 +123,16 @@ def layer_change(
     """Removed ids leave either layer; an added id that is present already is
     replaced: hidden in the base, dropped from the delta, added again."""
     gone = np.union1d(np.asarray(removed, np.int64), np.asarray(added_ids, np.int64))
-    newly = np.setdiff1d(np.flatnonzero(np.isin(base_ids, gone)), hidden)
-    kept = ~np.isin(delta_ids, gone) if len(gone) and len(delta_ids) else np.ones(len(delta_ids), bool)
+    newly = np.setdiff1d(np.flatnonzero(among(base_ids, gone)), hidden)
+    kept = ~among(delta_ids, gone)
     return LayerChange(np.union1d(hidden, newly).astype(np.int64), newly.astype(np.int64), kept)
+
+
+def among(values: np.ndarray, few: np.ndarray) -> np.ndarray:
+    """``np.isin(values, few)`` by binary search in ``few`` sorted: an update
+    names a few ids among millions, which isin would sort together."""
+    few = np.sort(np.asarray(few, np.int64))
+    if not len(few) or not len(values):
+        return np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(few, values), len(few) - 1)
+    return few[at] == values

@@ -67,11 +67,19 @@ class QAPipeline:
 
     def __init__(self, settings: Settings | None = None, progress: Progress | None = None):
         self.settings = settings or Settings.from_env()
-        self.store = IndexStore(self.settings, watch=True)  # refresh() looks only at the files that changed
+        # refresh() looks only at the files that changed, and never waits on a fold of the index's layers.
+        self.store = IndexStore(self.settings, watch=True, fold_in_background=True)
+        self.store.on_fold = self._folded
         self.files = SourceFiles(self.settings.corpus_dir, layers=self.store.layers)
         self._lock = threading.Lock()
         index, self.last_update = self.store.open(progress)
         self._parts = self._assemble(index)
+
+    def _folded(self, index: IndexView) -> None:
+        """The index folded in the background takes the place of the same index unfolded."""
+        with self._lock:
+            if self.store.latest is index:
+                self._parts = self._assemble(index)
 
     def _assemble(self, index: IndexView) -> _Components:
         retriever = HybridRetriever(index, self.settings)

@@ -173,7 +173,7 @@ def _recheck(
 ) -> None:
     """The groups that lost a member, among the members left: every pair of
     them from different files checked with the containment rule."""
-    rows = np.flatnonzero(np.isin(labels, lost) & ~gone)
+    rows = np.flatnonzero(np.isin(labels, lost, kind="table") & ~gone)
     rows = rows[np.argsort(labels[rows], kind="stable")]
     for members in np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1) if len(rows) else []:
         ids = old_ids[members].tolist()
@@ -209,10 +209,10 @@ def _relabel(
     merged = {int(labels[r]) for r in old_row.values() if in_group[r] and int(labels[r]) not in lost_labels}
     merged_labels = np.array(sorted(merged), np.int64)
     # The old groups no change touched: relabelled by where their first row went.
-    untouched = in_group & kept & ~np.isin(labels, np.union1d(lost, merged_labels))
+    untouched = in_group & kept & ~np.isin(labels, np.union1d(lost, merged_labels), kind="table")
     result[new_row[untouched]] = new_row[labels[untouched]]
     members_of: dict[int, list[int]] = {}
-    merged_rows = np.flatnonzero(np.isin(labels, merged_labels))
+    merged_rows = np.flatnonzero(np.isin(labels, merged_labels, kind="table"))
     for row, label in zip(new_row[merged_rows].tolist(), labels[merged_rows].tolist(), strict=True):
         members_of.setdefault(label, []).append(row)
     for members in decided:

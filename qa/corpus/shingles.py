@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.layers import load_layers, new_base_name, save_layers, should_fold
+from qa.layers import among, load_layers, new_base_name, save_layers, should_fold
 from qa.processes import map_chunks
 
 SHINGLE_WORDS = 3
@@ -110,8 +110,7 @@ class ShingleIndex:
         gone = np.fromiter(removed, np.int64)
         if not len(gone):
             return self
-        gone = np.sort(gone)
-        keep, keep_ids = ~_among(self.owners, gone), ~_among(self.ids, gone)
+        keep, keep_ids = ~among(self.owners, gone), ~among(self.ids, gone)
         return ShingleIndex(self.hashes[keep], self.owners[keep], self.ids[keep_ids], self.sizes[keep_ids])
 
     def with_added(self, added: dict[int, np.ndarray]) -> ShingleIndex:
@@ -185,7 +184,8 @@ class ShingleLayers:
         removed = np.fromiter(removed, np.int64)
         if not len(removed):
             return self
-        in_base = removed[np.isin(removed, self.base.ids)]
+        at = np.minimum(np.searchsorted(self.base.ids, removed), max(len(self.base.ids) - 1, 0))
+        in_base = removed[self.base.ids[at] == removed] if len(self.base.ids) else removed[:0]
         return replace(self, gone=np.union1d(self.gone, in_base), delta=self.delta.without(removed))
 
     def with_added(self, added: dict[int, np.ndarray]) -> ShingleLayers:
@@ -206,10 +206,3 @@ class ShingleLayers:
     def load(cls, folder: Path) -> ShingleLayers:
         name, base, delta = load_layers(folder, "shingles")
         return cls(ShingleIndex.from_arrays(base), delta["gone"], ShingleIndex.from_arrays(delta), name)
-
-
-def _among(values: np.ndarray, sorted_few: np.ndarray) -> np.ndarray:
-    """``np.isin(values, sorted_few)`` by binary search: an update removes a few
-    paragraphs from millions of shingles, where isin would sort them all."""
-    at = np.minimum(np.searchsorted(sorted_few, values), len(sorted_few) - 1)
-    return sorted_few[at] == values

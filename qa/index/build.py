@@ -16,6 +16,7 @@ import numpy as np
 from qa.corpus.bulk_copies import bulk_groups
 from qa.corpus.copies import regroup
 from qa.corpus.shingles import ShingleIndex, ShingleLayers
+from qa.index.changes import Progress
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
 from qa.search.base import Rows
@@ -24,8 +25,6 @@ from qa.search.faiss import FaissBackend, resolve_index_type
 from qa.settings import Settings
 from qa.types import Paragraph
 
-# progress(stage, done, total)
-Progress = Callable[[str, int, int], None]
 # embed(texts, on_batch) -> one unit vector per text, in order; on_batch(n) after each n texts
 Embedder = Callable[[Sequence[str], Callable[[int], None] | None], np.ndarray]
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.corpus.articles import CorpusReadResult, SkippedFile
+from qa.corpus.articles import CorpusReadResult, SkippedFile, read_corpus, read_files
 from qa.corpus.formats import SUFFIXES
+from qa.corpus.text_layers import TextLayers
+from qa.corpus.watch import FolderWatch
 from qa.index.manifest import trusted_mtime
+from qa.settings import Settings
 from qa.types import Article, Paragraph
+
+# progress(stage, done, total)
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -18,12 +26,17 @@ class UpdateReport:
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)  # of the files looked at
+    not_looked_at: int = 0  # files the folder watch saw no change in: unchanged, and not listed
     skipped: list[SkippedFile] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # files of formats the tool does not read
     embedded_paragraphs: int = 0
     rebuilt_because: str | None = None  # set when the old index could not be reused
     read_only: bool = False  # the index folder could not be written: served as it was
+
+    @property
+    def unchanged_count(self) -> int:
+        return len(self.unchanged) + self.not_looked_at
 
     @property
     def up_to_date(self) -> bool:
@@ -39,6 +52,49 @@ class Changes:
     files: dict[str, dict]
     to_embed: list[Paragraph]
     touched: list[str] = field(default_factory=list)  # the files whose entries it sets (the rest stand as they were)
+
+
+class FolderLook:
+    """How an update looks at the corpus folder: every file (a scan, a ``stat``
+    each), or, in a long-lived process that keeps a watch on the folder, only
+    the files the watch saw change (qa/corpus/watch.py)."""
+
+    def __init__(self, settings: Settings, layers: TextLayers, watch: bool):
+        self.settings, self.layers = settings, layers
+        self.watch = FolderWatch(settings.corpus_dir) if watch else None
+        # The files the last look could not read, or does not read, by name.
+        self._unlisted: tuple[dict[str, SkippedFile], set[str]] | None = None
+
+    def look(
+        self, own: bool, known: Callable[[str, int, int], bool] | None, progress: Progress | None
+    ) -> tuple[CorpusReadResult, set[str] | None]:
+        """The corpus as it is now, and the files looked at: only those the
+        watch saw change when it can tell (``own``: the last build is this
+        store's, made from a look since the watch was armed), else every file (None)."""
+        s = self.settings
+        changed = self.watch.changed() if self.watch is not None and own and self._unlisted else None
+        if changed is None:
+            if self.watch is not None:
+                self.watch.start()
+            corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
+            self._unlisted = ({f.source: f for f in corpus.skipped}, set(corpus.ignored))
+            return corpus, None
+        corpus = read_files(s.corpus_dir, changed, s.max_file_bytes, known, self.layers)
+        skipped, ignored = self._unlisted
+        for source in changed:
+            skipped.pop(source, None)
+            ignored.discard(source)
+        skipped.update({f.source: f for f in corpus.skipped})
+        ignored.update(corpus.ignored)
+        listed = dataclasses.replace(
+            corpus, skipped=tuple(skipped[k] for k in sorted(skipped)), ignored=tuple(sorted(ignored))
+        )
+        return listed, changed
+
+    def forget(self) -> None:
+        """Look at every file next time."""
+        if self.watch is not None:
+            self.watch.close()
 
 
 def compare(
@@ -83,7 +139,7 @@ def compare(
         report.removed = sorted(s for s in old_files if s not in files)
     else:
         report.removed = sorted(s for s in looked_at if s in old_files and s not in files)
-        report.unchanged += list(old_files.keys() - looked_at)  # a set difference in C, in no order
+        report.not_looked_at = len(old_files) - sum(s in old_files for s in looked_at)
     return Changes(report, files, to_embed, touched)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.layers import link_or_write, new_base_name, should_fold
+from qa.layers import link_or_write, new_base_name, should_fold, wants_fold
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ class FileEntries:
 
     def folded(self) -> FileEntries:
         return FileEntries(self.files())
+
+    def wants_fold(self) -> bool:
+        return wants_fold(len(self.base), len(self.delta), len(self.removed))
 
     def save(self, folder: Path, previous: Path | None) -> None:
         """``files-base-<name>.json``, linked from ``previous`` when it has it."""

@@ -26,32 +26,35 @@ changed since (qa/layers.py). Builds are written whole or not at all
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import datetime as dt
 import fcntl
 import json
 import logging
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from qa.corpus.articles import CorpusError, CorpusReadResult, SkippedFile, paragraph_ids, read_corpus, read_files
+from qa.corpus.articles import CorpusError, paragraph_ids, read_corpus
 from qa.corpus.copies import labels_by_key
 from qa.corpus.text_layers import TextLayers
-from qa.corpus.watch import FolderWatch
+from qa.index import fold
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
-from qa.index.changes import Changes, UpdateReport, compare, compare_served, empty_corpus_message
+from qa.index.changes import Changes, FolderLook, UpdateReport, compare, compare_served, empty_corpus_message
 from qa.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
 from qa.index.file_entries import FileEntries
 from qa.index.files import sha256_file
+from qa.index.fold import wants_fold
 from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdated
 from qa.index.memory import no_garbage_collection, return_freed_memory
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
 from qa.index.writer import current_build, make_current, write_build
+from qa.layers import folds_deferred
 from qa.search import embeddings
 from qa.search.base import Rows
 from qa.search.bm25 import Bm25Backend
@@ -65,9 +68,14 @@ class IndexStore:
     """Loads, checks and updates the index of ``settings.corpus_dir`` kept in
     ``settings.index_dir``."""
 
-    def __init__(self, settings: Settings, embed: Embedder | None = None, watch: bool = False):
-        """``watch``: keep a watch on the corpus folder, so that an update of a
-        long-lived store looks only at the files that changed (qa/corpus/watch.py)."""
+    def __init__(
+        self, settings: Settings, embed: Embedder | None = None, watch: bool = False, fold_in_background: bool = False
+    ):
+        """For a long-lived store (the app's): ``watch`` keeps a watch on the
+        corpus folder, so that an update looks only at the files that changed
+        (qa/corpus/watch.py); ``fold_in_background`` leaves folding the layers
+        to a thread, so that no update waits on a fold (qa/index/fold.py), and
+        ``on_fold`` is then called with each folded index."""
         self.settings = settings
         self.folder = Path(settings.index_dir)
         # How paragraphs are embedded: in this process, or handed to Ray (qa/index/ray_build.py).
@@ -76,9 +84,10 @@ class IndexStore:
         )
         self._written: tuple[str, IndexView] | None = None  # (build name, index) of this store's last build
         self.layers = TextLayers(self.folder / "texts")  # what web pages, PDFs and Word files read as
-        self._watch = FolderWatch(settings.corpus_dir) if watch else None
-        # The files the last look at the folder could not read, or does not read, by name.
-        self._unlisted: tuple[dict[str, SkippedFile], set[str]] | None = None
+        self._look = FolderLook(settings, self.layers, watch)
+        self._background = fold_in_background and settings.backend == "faiss"  # Milvus keeps its own segments
+        self._folding: threading.Thread | None = None
+        self.on_fold: Callable[[IndexView], None] | None = None
 
     # -- reading -----------------------------------------------------------
 
@@ -115,7 +124,8 @@ class IndexStore:
             raise
         except Exception as err:  # any unreadable piece means the same thing to the user
             raise IndexCorrupt(f"{build} is unreadable ({type(err).__name__}: {err})") from err
-        _check_counts(build, index)
+        if not index.counts_agree():
+            raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")
         return index
 
     def _last_written(self) -> IndexView:
@@ -159,7 +169,75 @@ class IndexStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         if not report.up_to_date:
             return_freed_memory()
+            if self._background and wants_fold(index):
+                self.fold_in_background()
         return index, report
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """The writer's lock: one writer at a time, across processes (the app's uploads and the CLI may race)."""
+        with open(self.folder / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def fold_in_background(self) -> threading.Thread | None:
+        """Fold the build this store wrote last, in a thread (see qa/index/fold.py);
+        None when one is folding already or there is nothing to fold."""
+        if (self._folding is not None and self._folding.is_alive()) or self._written is None:
+            return None
+        self._folding = threading.Thread(target=self._fold, args=self._written, name="index-fold", daemon=True)
+        self._folding.start()
+        return self._folding
+
+    @property
+    def latest(self) -> IndexView | None:
+        """The index of the build this store wrote or read last."""
+        return self._written[1] if self._written else None
+
+    def wait_for_fold(self, timeout: float | None = None) -> None:
+        """Until the background fold, if one runs, is done."""
+        if self._folding is not None:
+            self._folding.join(timeout)
+
+    def _fold(self, name: str, index: IndexView) -> None:
+        folded_name, result = None, None
+        try:
+            with no_garbage_collection():
+                folding = fold.folded(index, self.folder / name)
+                stamp = dt.datetime.now(dt.UTC)
+                folding.manifest["built_at"] = stamp.isoformat(timespec="seconds")
+                known = index.manifest.get("artifacts", {})
+                folded_name = write_build(self.folder, folding, folding.manifest, self.folder / name, known, stamp)
+            with self._exclusive():
+                result = self._commit_fold(name, index, folded_name, folding)
+        except Exception:  # the build it folded stays current: nothing is lost, the next update asks again
+            log.exception("Folding the index in the background failed; it stays as it was")
+        if folded_name and result is None:
+            shutil.rmtree(self.folder / folded_name, ignore_errors=True)
+        return_freed_memory()
+        if result is not None and self.on_fold is not None:
+            self.on_fold(result)
+
+    def _commit_fold(self, name: str, index: IndexView, folded_name: str, result: IndexView) -> IndexView | None:
+        """Under the writer's lock: the folded build made current, with the
+        updates since it was taken replayed on it; None if a rebuild or an
+        inline fold made it moot."""
+        latest_name = current_build(self.folder).name
+        if latest_name == name:
+            make_current(self.folder, folded_name, name)
+            self._written = (folded_name, result)
+            return result
+        latest = self._last_written()
+        if latest.stored.name != index.stored.name or latest.manifest["index_type"] != index.manifest["index_type"]:
+            return None
+        changes, vectors = fold.changes_since(index, latest)
+        with folds_deferred():  # under the lock: brief, as any update
+            return self._apply(
+                result, changes, vectors, True, dt.datetime.now(dt.UTC), previous=self.folder / folded_name
+            )
 
     def _read_only(self, why: OSError) -> tuple[IndexView, UpdateReport]:
         """The index as it is, when its folder cannot be written: up to date,
@@ -190,8 +268,7 @@ class IndexStore:
         try:
             return self._updated(progress, force)
         except BaseException:
-            if self._watch is not None:
-                self._watch.close()  # the changes it told of are not in any build: look at everything next time
+            self._look.forget()  # the changes it saw are in no build: look at everything next time
             raise
 
     def _updated(self, progress: Progress | None, force: bool) -> tuple[IndexView, UpdateReport]:
@@ -199,7 +276,8 @@ class IndexStore:
         old, reason = self._reusable_index(force)
         read_at_ns, stamp = time.time_ns(), dt.datetime.now(dt.UTC)
         known = known_files(old.manifest) if old else None
-        corpus, looked_at = self._look(old, known, progress)
+        own = old is not None and self._written is not None and old is self._written[1]
+        corpus, looked_at = self._look.look(own, known, progress)
         added_at = stamp.isoformat(timespec="seconds")
         changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, added_at, looked_at)
         if not changes.files:
@@ -217,7 +295,8 @@ class IndexStore:
         dim = embeddings.embedding_dimension(s.model)
         vectors = embed_paragraphs(self.embed, added, dim, progress)
         report.embedded_paragraphs = len(added)
-        index = self._apply(old, changes, vectors, same_layout, stamp, progress)
+        with folds_deferred() if self._background else contextlib.nullcontext():
+            index = self._apply(old, changes, vectors, same_layout, stamp, progress)
         return index, report
 
     def _apply(
@@ -252,34 +331,6 @@ class IndexStore:
         if progress:
             progress("Writing index", 1, 1)
         return index
-
-    def _look(
-        self, old: IndexView | None, known: Callable[[str, int, int], bool] | None, progress: Progress | None
-    ) -> tuple[CorpusReadResult, set[str] | None]:
-        """The corpus as it is now, and the files looked at: only those the
-        folder watch saw change when it can tell (the last build is this
-        store's, made from a look at the folder since the watch was armed),
-        else every file (None)."""
-        s = self.settings
-        own = old is not None and self._written is not None and old is self._written[1]
-        changed = self._watch.changed() if self._watch is not None and own and self._unlisted else None
-        if changed is None:
-            if self._watch is not None:
-                self._watch.start()
-            corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
-            self._unlisted = ({f.source: f for f in corpus.skipped}, set(corpus.ignored))
-            return corpus, None
-        corpus = read_files(s.corpus_dir, changed, s.max_file_bytes, known, self.layers)
-        skipped, ignored = self._unlisted
-        for source in changed:
-            skipped.pop(source, None)
-            ignored.discard(source)
-        skipped.update({f.source: f for f in corpus.skipped})
-        ignored.update(corpus.ignored)
-        listed = dataclasses.replace(
-            corpus, skipped=tuple(skipped[k] for k in sorted(skipped)), ignored=tuple(sorted(ignored))
-        )
-        return listed, changed
 
     def _reusable_index(self, force: bool) -> tuple[IndexView | None, str | None]:
         """The current index if its vectors can be reused, else why not."""
@@ -338,14 +389,3 @@ class IndexStore:
         if old is None or any(before[s].get("format", "txt") != "txt" for s in gone):  # a .txt file has no layer
             self.layers.keep_only({f["sha256"] for f in changes.files.values()})
 
-
-def _check_counts(build: Path, index: IndexView) -> None:
-    """IndexCorrupt unless the rows, vectors and both searches agree on how many paragraphs there are."""
-    stored = index.stored
-    rows_agree = len(stored.base_vectors) == len(stored.base) and len(stored.delta_vectors) == len(stored.delta)
-    rows_agree = rows_agree and (
-        not len(stored.removed) or 0 <= stored.removed.min() <= stored.removed.max() < len(stored.base)
-    )
-    counts = {len(index.paragraphs), len(index.groups), len(index.dense), len(index.lexical)}
-    if not (rows_agree and len(counts) == 1):
-        raise IndexCorrupt(f"{build}: paragraph, vector and search-index counts disagree")

@@ -35,6 +35,16 @@ class IndexView:
     shingles: ShingleLayers | None = None  # for the next update; read from the build when it needs them
     file_entries: FileEntries | None = None  # the manifest's files as the build keeps them, for the next update
 
+    def counts_agree(self) -> bool:
+        """Whether the rows, vectors and both searches agree on how many paragraphs there are."""
+        stored = self.stored
+        rows_agree = len(stored.base_vectors) == len(stored.base) and len(stored.delta_vectors) == len(stored.delta)
+        rows_agree = rows_agree and (
+            not len(stored.removed) or 0 <= stored.removed.min() <= stored.removed.max() < len(stored.base)
+        )
+        counts = {len(self.paragraphs), len(self.groups), len(self.dense), len(self.lexical)}
+        return rows_agree and len(counts) == 1
+
     @property
     def model(self) -> str:
         return self.manifest["model"]

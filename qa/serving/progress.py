@@ -18,11 +18,11 @@ def describe_update(report: UpdateReport, paragraphs: int) -> str:
     if report.rebuilt_because:
         lines.append(f"Rebuilt the index because {report.rebuilt_because}.")
     if report.up_to_date:
-        lines.append(f"Index is up to date: {len(report.unchanged)} articles, {paragraphs} paragraphs.")
+        lines.append(f"Index is up to date: {report.unchanged_count} articles, {paragraphs} paragraphs.")
     else:
         lines.append(
             f"Index updated: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-            f"{len(report.unchanged)} unchanged; embedded {report.embedded_paragraphs} paragraphs; {paragraphs} in all."
+            f"{report.unchanged_count} unchanged; embedded {report.embedded_paragraphs} paragraphs; {paragraphs} in all."
         )
     for skipped in report.skipped:
         lines.append(f"warning: skipped {skipped.source}: {skipped.reason}")

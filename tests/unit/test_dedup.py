@@ -253,7 +253,11 @@ def test_regrouping_labels_the_rows_in_index_order_as_the_pairwise_rule_groups_t
     rows: list[Paragraph] = []
     labels = np.zeros(0, np.int64)
     index = ShingleLayers.empty()
-    steps = [(set(), sources[:60]), (set(sources[::7]), sources[60:100]), (set(sources[3::5]), sources[100:] + sources[:100:7])]
+    steps = [
+        (set(), sources[:60]),
+        (set(sources[::7]), sources[60:100]),
+        (set(sources[3::5]), sources[100:] + sources[:100:7]),
+    ]
     for removed, added_sources in steps:
         added = [p for s in added_sources if s not in {q.source for q in rows} - removed for p in by_source[s]]
         ids = np.array([paragraph_id(p.source, p.paragraph) for p in rows], np.int64)
