@@ -13,6 +13,17 @@ after a three-paragraph article is added, changed and deleted, the sizes in
 turn, `repeats` rounds (medians); the new article is embedded with the real
 model, its embedding timed apart. The figure the
 issue sets is the ratio of the add's median at 4,000 files to that at 1,000.
+
+``--scan-files N``: what finding the changed files costs in a folder of N
+small files, a whole scan (a ``stat`` per file, as ``qa index`` and the app's
+first look do) against the folder watch the app keeps (qa/corpus/watch.py).
+
+``--fold``: at the largest size, a fold of the index's layers is started in
+the background (as the app starts one once its delta passes its share), and
+while it runs, ``refresh()`` after adding and deleting an article and
+``ask()`` are timed against the same calls with no fold running. Also how
+long the fold held the writer's lock, and how long it ran in all (what an
+update that folds inline waits).
 """
 
 from __future__ import annotations
@@ -83,7 +94,9 @@ def one_round(bot: QAPipeline) -> dict[str, float]:
     return seconds
 
 
-def measure_all(texts: list[str], sizes: list[int], repeats: int, work: Path) -> list[dict]:
+def measure_all(
+    texts: list[str], sizes: list[int], repeats: int, work: Path
+) -> tuple[list[dict], dict[int, QAPipeline]]:
     """Every size's pipeline, refreshed in turn round after round, so that all
     see the same machine load; the first round warms caches and is not counted."""
     bots = {n: prepared(texts, n, work) for n in sizes}
@@ -99,7 +112,7 @@ def measure_all(texts: list[str], sizes: list[int], repeats: int, work: Path) ->
     start = time.perf_counter()
     embeddings.encode(model, own)
     embed_s = time.perf_counter() - start
-    return [
+    rows = [
         {
             "files": n,
             "paragraphs": bots[n].paragraph_count,
@@ -108,6 +121,114 @@ def measure_all(texts: list[str], sizes: list[int], repeats: int, work: Path) ->
         }
         for n in sizes
     ]
+    return rows, bots
+
+
+def scan_costs(files: int, work: Path, repeats: int) -> dict[str, float]:
+    """Median seconds to find one changed file among ``files``: a whole scan, and the watch."""
+    from qa.corpus.articles import read_corpus, read_files
+    from qa.corpus.watch import FolderWatch
+
+    corpus = work / f"scan-{files}"
+    corpus.mkdir()
+    for i in range(files):
+        (corpus / f"a{i:06d}.txt").write_text(f"Article {i}\n\nText of article {i}, a paragraph of it.\n", "utf-8")
+    stats = {f"a{i:06d}.txt": (corpus / f"a{i:06d}.txt").stat() for i in range(files)}
+    known = lambda source, size, mtime: source in stats  # noqa: E731 -- every file known: a stat each, no reads
+    watch = FolderWatch(corpus)
+    watch.start()
+    scan, watched = [], []
+    for i in range(repeats):
+        (corpus / "a000000.txt").write_text(f"Changed {i}\n\nA changed paragraph of the article.\n", "utf-8")
+        start = time.perf_counter()
+        read_corpus(corpus, known=known)
+        scan.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        read_files(corpus, watch.changed() or (), known=lambda *a: False)
+        watched.append(time.perf_counter() - start)
+    watch.close()
+    return {"files": files, "scan_s": statistics.median(scan), "watch_s": statistics.median(watched)}
+
+
+def fold_costs(bot: QAPipeline, question: str, rounds: int) -> dict[str, float]:
+    """refresh() and ask() while a background fold runs, against the same with none."""
+    store = bot.store
+    held: list[float] = []
+    commit = store._commit_fold
+
+    def timed_commit(*args):
+        start = time.perf_counter()
+        try:
+            return commit(*args)
+        finally:
+            held.append(time.perf_counter() - start)
+
+    store._commit_fold = timed_commit
+    idle = _calls(bot, question, rounds)
+    start = time.perf_counter()
+    thread = store.fold_in_background()
+    assert thread is not None, "no fold started"
+    during = _calls(bot, question, rounds, until=thread)
+    thread.join()
+    fold_s = time.perf_counter() - start
+    return {
+        "fold_s": fold_s,
+        "lock_s": held[0] if held else float("nan"),
+        **{f"idle_{k}": v for k, v in idle.items()},
+        **{f"during_{k}": v for k, v in during.items()},
+    }
+
+
+def _calls(bot: QAPipeline, question: str, rounds: int, until=None) -> dict[str, float]:
+    """Median and longest refresh() (one article added, then deleted) and ask(),
+    ``rounds`` times, or while ``until`` (a thread) runs (once at least)."""
+    path = Path(bot.settings.corpus_dir) / "zz-fold-article.txt"
+    refresh, ask = [], []
+    i = 0
+    while i < 1 or (until is not None and until.is_alive()) or (until is None and i < rounds):
+        for act in (lambda: path.write_text(ARTICLE, "utf-8"), path.unlink):
+            act()
+            start = time.perf_counter()
+            bot.refresh()
+            refresh.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bot.ask(question)
+        ask.append(time.perf_counter() - start)
+        i += 1
+    return {
+        "refresh_p50": statistics.median(refresh),
+        "refresh_max": max(refresh),
+        "ask_p50": statistics.median(ask),
+        "ask_max": max(ask),
+        "calls": len(ask),
+    }
+
+
+def render_scan(scan: dict[str, float]) -> str:
+    return "\n".join(
+        [
+            "| files | whole scan (a stat per file) s | folder watch s | ratio |",
+            "|---|---|---|---|",
+            f"| {scan['files']:,} | {scan['scan_s']:.4f} | {scan['watch_s']:.4f} | {scan['watch_s'] / scan['scan_s']:.3f} |",
+        ]
+    )
+
+
+def render_fold(fold: dict[str, float], paragraphs: int) -> str:
+    f = fold
+    return "\n".join(
+        [
+            f"A fold of {paragraphs:,} paragraphs in the background: {f['fold_s']:.1f} s in all (what an update "
+            f"that folds inline waits), of which the writer's lock was held {f['lock_s']:.3f} s.",
+            "",
+            "| | refresh() p50 s | refresh() longest s | ask() p50 s | ask() longest s | calls |",
+            "|---|---|---|---|---|---|",
+            f"| no fold running | {f['idle_refresh_p50']:.3f} | {f['idle_refresh_max']:.3f} | {f['idle_ask_p50']:.3f} "
+            f"| {f['idle_ask_max']:.3f} | {f['idle_calls']} |",
+            f"| while the fold runs | {f['during_refresh_p50']:.3f} | {f['during_refresh_max']:.3f} "
+            f"| {f['during_ask_p50']:.3f} | {f['during_ask_max']:.3f} | {f['during_calls']} |",
+        ]
+    )
 
 
 def render(rows: list[dict], repeats: int, command: str) -> str:
@@ -130,15 +251,24 @@ def main() -> None:
     parser.add_argument("--files", type=int, nargs="+", default=[1000, 4000])
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--squad", type=Path, default=ROOT.parent / "shared" / "squad")
+    parser.add_argument("--scan-files", type=int, default=0, help="also time finding one changed file among so many")
+    parser.add_argument("--fold", action="store_true", help="also time refresh() and ask() during a background fold")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     texts = squad_texts(args.squad)
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = measure_all(texts, args.files, args.repeats, Path(tmp))
     command = " ".join(["python", *sys.argv])
-    publish(
-        render(rows, args.repeats, command), args.write, "refresh_path", "refresh() after one article, by folder size"
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, bots = measure_all(texts, args.files, args.repeats, Path(tmp))
+        body = render(rows, args.repeats, command)
+        if args.scan_files:
+            body += "\n\nFinding the changed file:\n\n" + render_scan(
+                scan_costs(args.scan_files, Path(tmp), args.repeats)
+            )
+        if args.fold:
+            largest = bots[max(args.files)]
+            fold = fold_costs(largest, "Who visited Pyongyang on Wednesday?", args.repeats)
+            body += "\n\n" + render_fold(fold, largest.paragraph_count)
+    publish(body, args.write, "refresh_path", "refresh() after one article, by folder size")
 
 
 if __name__ == "__main__":
