@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from report import measured_on, publish
-from updates import ARTICLE, synthetic_embed
+from updates import ARTICLE, fold_costs, synthetic_embed
 
 from qa import QAPipeline, Settings
 from qa.index.store import IndexStore
@@ -148,60 +148,6 @@ def scan_costs(files: int, work: Path, repeats: int) -> dict[str, float]:
         watched.append(time.perf_counter() - start)
     watch.close()
     return {"files": files, "scan_s": statistics.median(scan), "watch_s": statistics.median(watched)}
-
-
-def fold_costs(bot: QAPipeline, question: str, rounds: int) -> dict[str, float]:
-    """refresh() and ask() while a background fold runs, against the same with none."""
-    store = bot.store
-    held: list[float] = []
-    commit = store._commit_fold
-
-    def timed_commit(*args):
-        start = time.perf_counter()
-        try:
-            return commit(*args)
-        finally:
-            held.append(time.perf_counter() - start)
-
-    store._commit_fold = timed_commit
-    idle = _calls(bot, question, rounds)
-    start = time.perf_counter()
-    thread = store.fold_in_background()
-    assert thread is not None, "no fold started"
-    during = _calls(bot, question, rounds, until=thread)
-    thread.join()
-    fold_s = time.perf_counter() - start
-    return {
-        "fold_s": fold_s,
-        "lock_s": held[0] if held else float("nan"),
-        **{f"idle_{k}": v for k, v in idle.items()},
-        **{f"during_{k}": v for k, v in during.items()},
-    }
-
-
-def _calls(bot: QAPipeline, question: str, rounds: int, until=None) -> dict[str, float]:
-    """Median and longest refresh() (one article added, then deleted) and ask(),
-    ``rounds`` times, or while ``until`` (a thread) runs (once at least)."""
-    path = Path(bot.settings.corpus_dir) / "zz-fold-article.txt"
-    refresh, ask = [], []
-    i = 0
-    while i < 1 or (until is not None and until.is_alive()) or (until is None and i < rounds):
-        for act in (lambda: path.write_text(ARTICLE, "utf-8"), path.unlink):
-            act()
-            start = time.perf_counter()
-            bot.refresh()
-            refresh.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        bot.ask(question)
-        ask.append(time.perf_counter() - start)
-        i += 1
-    return {
-        "refresh_p50": statistics.median(refresh),
-        "refresh_max": max(refresh),
-        "ask_p50": statistics.median(ask),
-        "ask_max": max(ask),
-        "calls": len(ask),
-    }
 
 
 def render_scan(scan: dict[str, float]) -> str:

@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import os
@@ -52,6 +53,7 @@ from scale import paragraphs_of
 from qa import Settings
 from qa.evaluation.evaluate import squad_as_corpus
 from qa.evaluation.squad import load_squad
+from qa.index.memory import return_freed_memory
 from qa.index.store import IndexStore
 from qa.search import embeddings
 
@@ -160,6 +162,60 @@ def synthetic_archive(texts: list[str], folder: Path, paragraphs: int, first_cop
     return copy
 
 
+def fold_costs(bot, question: str, rounds: int) -> dict[str, float]:
+    """refresh() and ask() while a background fold runs, against the same with none."""
+    store = bot.store
+    held: list[float] = []
+    commit = store._commit_fold
+
+    def timed_commit(*args):
+        start = time.perf_counter()
+        try:
+            return commit(*args)
+        finally:
+            held.append(time.perf_counter() - start)
+
+    store._commit_fold = timed_commit
+    idle = _calls(bot, question, rounds)
+    start = time.perf_counter()
+    thread = store.fold_in_background()
+    assert thread is not None, "no fold started"
+    during = _calls(bot, question, rounds, until=thread)
+    thread.join()
+    fold_s = time.perf_counter() - start
+    return {
+        "fold_s": fold_s,
+        "lock_s": held[0] if held else float("nan"),
+        **{f"idle_{k}": v for k, v in idle.items()},
+        **{f"during_{k}": v for k, v in during.items()},
+    }
+
+
+def _calls(bot, question: str, rounds: int, until=None) -> dict[str, float]:
+    """Median and longest refresh() (one article added, then deleted) and ask(),
+    ``rounds`` times, or while ``until`` (a thread) runs (once at least)."""
+    path = Path(bot.settings.corpus_dir) / "zz-fold-article.txt"
+    refresh, ask = [], []
+    i = 0
+    while i < 1 or (until is not None and until.is_alive()) or (until is None and i < rounds):
+        for act in (lambda: path.write_text(ARTICLE, "utf-8"), path.unlink):
+            act()
+            start = time.perf_counter()
+            bot.refresh()
+            refresh.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bot.ask(question)
+        ask.append(time.perf_counter() - start)
+        i += 1
+    return {
+        "refresh_p50": statistics.median(refresh),
+        "refresh_max": max(refresh),
+        "ask_p50": statistics.median(ask),
+        "ask_max": max(ask),
+        "calls": len(ask),
+    }
+
+
 def synthetic_embed(texts, on_batch=None) -> np.ndarray:
     """A random unit vector per text, the same for the same text."""
     vectors = np.empty((len(texts), 384), np.float32)
@@ -180,6 +236,7 @@ def archive_updates(texts: list[str], questions: list[str], size: int, work: Pat
     store = IndexStore(settings, synthetic_embed)
     (index, _), build_s = timed(store.update)
     result = {"paragraphs": len(index.paragraphs), "index_type": index.manifest["index_type"], "build_s": build_s}
+    result["build_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result |= add_change_delete(store, corpus)
     print(f"archive {size}:", json.dumps(result), flush=True)
     rng = np.random.default_rng(0)
@@ -199,10 +256,37 @@ def archive_updates(texts: list[str], questions: list[str], size: int, work: Pat
     for q in (result["with_delta"], result["after_fold"]):
         q.pop("found")
     _, result["load_s"] = timed(IndexStore(settings).load)
+    del store, index
+    gc.collect()
+    return_freed_memory()
+    result |= user_path(settings, corpus, questions[0])
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"archive {size}:", json.dumps(result), flush=True)
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(work / f"archive-{size}-index", ignore_errors=True)
+    return result
+
+
+def user_path(settings: Settings, corpus: Path, question: str, rounds: int = 3) -> dict:
+    """The app's own path on the archive: ``QAPipeline.refresh()`` after one
+    article is added, changed and deleted (medians of ``rounds``), then
+    refresh() and ask() while a fold of the whole index runs in the background."""
+    from qa import QAPipeline
+
+    bot, open_s = timed(lambda: QAPipeline(settings))
+    path = corpus / "zz-new-article.txt"
+    times: dict[str, list[float]] = {"add": [], "change": [], "delete": []}
+    for _ in range(rounds + 1):
+        for kind, act in (
+            ("add", lambda: path.write_text(ARTICLE, "utf-8")),
+            ("change", lambda: path.write_text(ARTICLE.replace("Wednesday", "Thursday"), "utf-8")),
+            ("delete", path.unlink),
+        ):
+            act()
+            _, seconds = timed(bot.refresh)
+            times[kind].append(seconds)
+    result = {"open_s": open_s} | {f"refresh_{k}_s": statistics.median(v[1:]) for k, v in times.items()}
+    result["fold"] = fold_costs(bot, question, rounds)
     return result
 
 
@@ -325,6 +409,23 @@ def render_archive(runs: list[dict]) -> str:
             f"| {a['paragraphs']:,} | {a['index_type']} | {a['build_s']:.0f} | {a['add_s']:.2f} | {a['change_s']:.2f} | "
             f"{a['delete_s']:.2f} | {a['day_s']:.1f} ({a['day_paragraphs']:,} paragraphs) | {a['fold_s']:.1f} | "
             f"{a['load_s']:.1f} | {a['peak_rss_mib']:,.0f} |"
+        )
+    lines += [
+        "",
+        "The app's own path on the same archive (`QAPipeline.refresh()` after one three-paragraph article, the "
+        "real model embedding it), and a fold of the whole index run in the background as the app runs one:",
+        "",
+        "| paragraphs | open s | refresh() add s | change s | delete s | first build's peak MiB | background fold s "
+        "| lock held s | refresh() during it, p50 / longest s | ask() idle p50 s | ask() during it, p50 / longest s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for a in runs:
+        f = a["fold"]
+        lines.append(
+            f"| {a['paragraphs']:,} | {a['open_s']:.1f} | {a['refresh_add_s']:.2f} | {a['refresh_change_s']:.2f} | "
+            f"{a['refresh_delete_s']:.2f} | {a['build_peak_rss_mib']:,.0f} | {f['fold_s']:.1f} | {f['lock_s']:.2f} | "
+            f"{f['during_refresh_p50']:.2f} / {f['during_refresh_max']:.2f} | {f['idle_ask_p50']:.2f} | "
+            f"{f['during_ask_p50']:.2f} / {f['during_ask_max']:.2f} |"
         )
     lines += [
         "",

@@ -53,7 +53,7 @@ from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdate
 from qa.index.memory import no_garbage_collection, return_freed_memory
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
-from qa.index.writer import current_build, make_current, write_build
+from qa.index.writer import current_build, make_current, publish, write_build, write_unpublished
 from qa.layers import folds_deferred
 from qa.search import embeddings
 from qa.search.base import Rows
@@ -203,6 +203,7 @@ class IndexStore:
             self._folding.join(timeout)
 
     def _fold(self, name: str, index: IndexView) -> None:
+        unpublished: Path | None = None
         folded_name, result = None, None
         try:
             with no_garbage_collection():
@@ -210,13 +211,15 @@ class IndexStore:
                 stamp = dt.datetime.now(dt.UTC)
                 folding.manifest["built_at"] = stamp.isoformat(timespec="seconds")
                 known = index.manifest.get("artifacts", {})
-                folded_name = write_build(self.folder, folding, folding.manifest, self.folder / name, known, stamp)
+                unpublished = write_unpublished(self.folder, folding, folding.manifest, self.folder / name, known)
             with self._exclusive():
+                folded_name = publish(self.folder, unpublished, stamp)
                 result = self._commit_fold(name, index, folded_name, folding)
         except Exception:  # the build it folded stays current: nothing is lost, the next update asks again
             log.exception("Folding the index in the background failed; it stays as it was")
-        if folded_name and result is None:
-            shutil.rmtree(self.folder / folded_name, ignore_errors=True)
+        leftover = self.folder / folded_name if folded_name else unpublished
+        if result is None and leftover is not None:  # written, and not made current
+            shutil.rmtree(leftover, ignore_errors=True)
         return_freed_memory()
         if result is not None and self.on_fold is not None:
             self.on_fold(result)
@@ -388,4 +391,3 @@ class IndexStore:
         before = old.manifest["files"] if old is not None else {}
         if old is None or any(before[s].get("format", "txt") != "txt" for s in gone):  # a .txt file has no layer
             self.layers.keep_only({f["sha256"] for f in changes.files.values()})
-

@@ -50,7 +50,25 @@ def write_build(
     """Write ``index`` as a new build with ``manifest`` (its checksums added);
     returns the build's name (:func:`make_current` makes it current).
     ``previous`` is a build whose files the new one may link; ``known`` its checksums."""
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=folder))
+    return publish(folder, write_unpublished(folder, index, manifest, previous, known), stamp)
+
+
+def publish(folder: Path, tmp: Path, stamp: dt.datetime) -> str:
+    """A build written by :func:`write_unpublished` as ``build-<stamp>``; returns its name."""
+    build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
+    try:
+        os.rename(tmp, build)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return build.name
+
+
+def write_unpublished(folder: Path, index: IndexView, manifest: dict, previous: Path | None, known: dict) -> Path:
+    """``index`` written whole into a hidden folder of ``folder``, named with
+    this process's id so that no other writer removes it while it is written
+    (:func:`remove_old_builds`); :func:`publish` names it as a build."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_UNPUBLISHED}{os.getpid()}-", dir=folder))
     try:
         index.stored.save(tmp, previous)
         index.dense.save(tmp, previous)
@@ -68,12 +86,10 @@ def write_build(
             json.dumps(index.file_entries.in_manifest(manifest), ensure_ascii=False), "utf-8"
         )
         fsync_tree(tmp)
-        build = folder / f"build-{stamp:%Y%m%dT%H%M%S%f}"
-        os.rename(tmp, build)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return build.name
+    return tmp
 
 
 def make_current(folder: Path, name: str, replaced: str | None) -> None:
@@ -83,7 +99,28 @@ def make_current(folder: Path, name: str, replaced: str | None) -> None:
     remove_old_builds(folder, keep={name, replaced or ""})
 
 
+_UNPUBLISHED = ".tmp-build-"
+
+
 def remove_old_builds(folder: Path, keep: set[str]) -> None:
+    """Every build but those in ``keep``, and every unpublished one whose writer is gone."""
     for entry in folder.iterdir():
-        if entry.is_dir() and entry.name not in keep and entry.name.startswith(("build-", ".tmp-build-")):
+        if not entry.is_dir() or entry.name in keep:
+            continue
+        if entry.name.startswith("build-") or (entry.name.startswith(_UNPUBLISHED) and not _writer_alive(entry.name)):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether the process that named an unpublished build so still runs (a
+    background fold writes one outside the writer's lock)."""
+    pid = name.removeprefix(_UNPUBLISHED).split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

@@ -105,3 +105,34 @@ def test_the_app_answers_from_the_folded_index(corpus_copy: Path, tmp_path: Path
     assert not bot.index.stored.delta  # the folded index took the unfolded one's place
     answer = bot.ask("Where did Lavrov arrive on Wednesday for talks on the nuclear issue?")
     assert answer.answer == "Pyongyang" and answer.citations[0].source == "005_new.txt"
+
+
+def test_an_update_while_the_fold_writes_keeps_the_folds_files(corpus_copy, tmp_path, folds_often, monkeypatch):
+    """A fold writes its build outside the writer's lock: an update that clears
+    old builds meanwhile leaves it alone, and the fold still lands."""
+    from qa.index import store as store_module
+
+    gate, written = threading.Event(), threading.Event()
+    real = store_module.write_unpublished
+
+    def slow_write(*args):
+        folder = real(*args)
+        written.set()
+        gate.wait(60)
+        return folder
+
+    monkeypatch.setattr(store_module, "write_unpublished", slow_write)
+    store = IndexStore(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"), fold_in_background=True)
+    store.update()
+    folded_indexes: list = []
+    store.on_fold = folded_indexes.append
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    store.update()
+    assert written.wait(60)
+    (corpus_copy / "006_new.txt").write_text(NEW_ARTICLE.replace("Lavrov", "Wang Yi"), "utf-8")
+    store.update()  # makes a build current, and clears the builds it does not keep
+    gate.set()
+    store.wait_for_fold(60)
+    assert folded_indexes, "the fold did not land"
+    now = store.load()
+    assert {"005_new.txt", "006_new.txt"} <= set(now.manifest["files"]) and len(now.stored.base) == 85 + 3
