@@ -252,7 +252,7 @@ class QAPipeline:
         """The text layer of an indexed article, as its file reads now: the
         text every citation's offsets slice (:class:`UnknownArticle` if the
         index has no such article or its file can no longer be read)."""
-        info = self._parts.index.articles.get(source)
+        info = self._parts.index.article(source)
         if info is None:
             raise UnknownArticle(f"No indexed article is named {source!r}; GET /api/sources lists them.")
         text = self.files.text(source)
@@ -357,7 +357,7 @@ def _placed(answer: Answer, index: IndexView) -> Answer:
     differ, each alternative's support says who published it, and when."""
 
     def place(c: Citation) -> Citation:
-        info = index.articles.get(c.source)
+        info = index.article(c.source)
         page = index.page_of(c.source, c.start + (c.answer_start or 0))
         if info is None:
             return c

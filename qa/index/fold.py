@@ -31,7 +31,7 @@ from qa.index.view import IndexView
 from qa.search.base import Rows
 
 # Maps an index builds when first asked: the folded index has the same rows, so it keeps them.
-_ROW_MAPS = ("_rows", "_group_members", "families", "articles", "_by_id", "_counted_frequency")
+_ROW_MAPS = ("_grouped", "families", "articles", "_by_id", "_counted_frequency")
 
 
 def wants_fold(index: IndexView) -> bool:

@@ -55,35 +55,45 @@ class IndexView:
         return self.stored.vectors()
 
     def paragraph_text(self, source: str, paragraph: int) -> str:
-        return self.paragraphs[self._rows[(source, paragraph)]].text
+        row = self._row(source, paragraph)
+        if row is None:
+            raise KeyError((source, paragraph))
+        return self.paragraphs[row].text
 
     def neighbours(self, source: str, paragraph: int, around: int = 1) -> list[Paragraph]:
         """The paragraph with up to ``around`` paragraphs either side of it."""
-        numbers = range(paragraph - around, paragraph + around + 1)
-        return [self.paragraphs[self._rows[(source, n)]] for n in numbers if (source, n) in self._rows]
+        rows = (self._row(source, n) for n in range(paragraph - around, paragraph + around + 1))
+        return [self.paragraphs[r] for r in rows if r is not None]
 
-    @functools.cached_property
-    def _rows(self) -> dict[tuple[str, int], int]:
-        return {(p.source, p.paragraph): row for row, p in enumerate(self.paragraphs)}
+    def _row(self, source: str, paragraph: int) -> int | None:
+        """The row of a paragraph, found by its id (no map of every row to build after each update)."""
+        if not len(self.ids):
+            return None
+        pid = paragraph_id(source, paragraph)
+        row = self.row_of_id(pid)
+        return row if self.ids[row] == pid else None
 
     def copies_of(self, row: int) -> list[int]:
         """Rows of the other paragraphs in ``row``'s duplicate group."""
-        return [r for r in self._group_members.get(self.groups[row], ()) if r != row]
+        labels, rows = self._grouped
+        lo, hi = np.searchsorted(labels, self.groups[row], "left"), np.searchsorted(labels, self.groups[row], "right")
+        return [r for r in rows[lo:hi].tolist() if r != row]
 
     @functools.cached_property
-    def _group_members(self) -> dict[int, list[int]]:
-        members: dict[int, list[int]] = {}
-        for row in grouped_rows(np.asarray(self.groups, np.int64)).tolist():
-            members.setdefault(self.groups[row], []).append(row)
-        return members
+    def _grouped(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows in groups of two or more, by label, and their labels (with numpy, after each update)."""
+        labels = np.asarray(self.groups, np.int64)
+        rows = grouped_rows(labels)
+        rows = rows[np.argsort(labels[rows], kind="stable")]
+        return labels[rows], rows
 
     @functools.cached_property
     def families(self) -> dict[str, str]:
         """Each source's syndication family: articles that share a copied
         paragraph count as one independent article (a source with no copies
         is its own family, and not listed)."""
-        groups = self._group_members.values()
-        return syndication_families([sorted({self.paragraphs[r].source for r in rows}) for rows in groups])
+        labels, rows = self._grouped
+        return syndication_families([self.paragraphs[r].source for r in rows.tolist()], labels)
 
     def family_of(self, source: str) -> str:
         return self.families.get(source, source)
@@ -116,24 +126,15 @@ class IndexView:
     def sources(self) -> list[SourceInfo]:
         return list(self.articles.values())
 
+    def article(self, source: str) -> SourceInfo | None:
+        """One indexed article (without building :attr:`articles` for the whole archive)."""
+        entry = self.manifest["files"].get(source)
+        return None if entry is None else _source_info(source, entry)
+
     @functools.cached_property
     def articles(self) -> dict[str, SourceInfo]:
         """Each indexed article by file name, in name order."""
-        return {
-            name: SourceInfo(
-                source=name,
-                title=f["title"],
-                paragraphs=f["paragraphs"],
-                sha256=f["sha256"],
-                outlet=f["outlet"],
-                added=f["added"],
-                author=f.get("author", ""),
-                published=f.get("published", ""),
-                url=f.get("url", ""),
-                format=f.get("format", "txt"),
-            )
-            for name, f in sorted(self.manifest["files"].items())
-        }
+        return {name: _source_info(name, f) for name, f in sorted(self.manifest["files"].items())}
 
     def admitting(self, only: Filter | None) -> Callable[[int], bool] | None:
         """The rows of the articles a filter admits, as a test; None without a
@@ -161,8 +162,9 @@ class IndexView:
         return page_at(self.manifest["files"].get(source, {}).get("pages", ()), offset)
 
     def row_of_id(self, pid: int) -> int:
-        """The row of a paragraph id the index holds."""
-        return int(self._by_id[np.searchsorted(self.ids, pid, sorter=self._by_id)])
+        """The row of a paragraph id the index holds (for another id, some row whose id is not it)."""
+        at = min(int(np.searchsorted(self.ids, pid, sorter=self._by_id)), len(self.ids) - 1)
+        return int(self._by_id[at])
 
     def rows_of(self, sources: Iterable[str]) -> np.ndarray:
         """The rows of the paragraphs of ``sources`` (files the manifest lists), in row order:
@@ -197,3 +199,18 @@ class IndexView:
         rows = self._by_id[at]
         # An id the paragraphs do not know (an external backend ahead of this build) is skipped.
         return [(int(r), s) for r, i, (_, s) in zip(rows, wanted, hits, strict=True) if self.ids[r] == i]
+
+
+def _source_info(name: str, f: dict) -> SourceInfo:
+    return SourceInfo(
+        source=name,
+        title=f["title"],
+        paragraphs=f["paragraphs"],
+        sha256=f["sha256"],
+        outlet=f["outlet"],
+        added=f["added"],
+        author=f.get("author", ""),
+        published=f.get("published", ""),
+        url=f.get("url", ""),
+        format=f.get("format", "txt"),
+    )

@@ -80,8 +80,11 @@ def test_syndicated_copies_count_once():
     copy_elsewhere = _passage("000.txt", "Talks in Sochi began in the evening.", paragraph=9)
     independent = _passage("001.txt", "He travels to Sochi for talks.")
     spans = [_span(p, "Sochi", 5.0) for p in (original, copy_elsewhere, independent)]
-    families = syndication_families([["000.txt", "002.txt"], ["001.txt"]])
+    families = syndication_families(["002.txt", "000.txt", "001.txt"], [3, 3, 8])
     assert families == {"000.txt": "000.txt", "002.txt": "000.txt", "001.txt": "001.txt"}
+    # Sources joined through a chain of groups are one family, named by the first in name order.
+    chain = syndication_families(["c", "b", "b", "a", "d", "e"], [0, 0, 2, 2, 4, 5])
+    assert chain == {"a": "a", "b": "a", "c": "a", "d": "d", "e": "e"}
     [sochi] = aggregate(spans, [original, copy_elsewhere, independent], lambda s: families.get(s, s))
     assert len(sochi.mentions) == 3  # three passages of evidence ...
     assert len(sochi.articles) == 2 and sochi.mentioned_in == 2  # ... from two independent articles
