@@ -50,7 +50,7 @@ from qa.index.file_entries import FileEntries
 from qa.index.files import sha256_file
 from qa.index.fold import wants_fold
 from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdated
-from qa.index.memory import no_garbage_collection, return_freed_memory
+from qa.index.memory import no_garbage_collection, return_freed_memory, room_for_a_copy
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
 from qa.index.writer import current_build, make_current, publish, write_build, write_unpublished
@@ -170,7 +170,12 @@ class IndexStore:
         if not report.up_to_date:
             return_freed_memory()
             if self._background and wants_fold(index):
-                self.fold_in_background()
+                if room_for_a_copy():
+                    self.fold_in_background()
+                else:
+                    log.warning(
+                        "Not folding the index in the background: it needs as much memory again as this app holds"
+                    )
         return index, report
 
     @contextlib.contextmanager

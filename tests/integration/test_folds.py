@@ -136,3 +136,15 @@ def test_an_update_while_the_fold_writes_keeps_the_folds_files(corpus_copy, tmp_
     assert folded_indexes, "the fold did not land"
     now = store.load()
     assert {"005_new.txt", "006_new.txt"} <= set(now.manifest["files"]) and len(now.stored.base) == 85 + 3
+
+
+def test_no_background_fold_without_the_memory_for_it(corpus_copy, tmp_path, folds_often, monkeypatch, caplog):
+    from qa.index import store as store_module
+
+    monkeypatch.setattr(store_module, "room_for_a_copy", lambda: False)
+    store = IndexStore(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"), fold_in_background=True)
+    store.update()
+    (corpus_copy / "005_new.txt").write_text(NEW_ARTICLE, "utf-8")
+    index, _ = store.update()
+    assert store._folding is None and len(index.stored.delta) == 3
+    assert "needs as much memory again" in caplog.text
