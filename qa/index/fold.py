@@ -20,6 +20,12 @@ step; ``refresh()`` waits only on the second.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import logging
+import shutil
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +33,13 @@ import numpy as np
 from qa.corpus.shingles import ShingleLayers
 from qa.index.changes import Changes, UpdateReport
 from qa.index.file_entries import FileEntries
+from qa.index.memory import no_garbage_collection, return_freed_memory
 from qa.index.view import IndexView
+from qa.index.writer import current_build, held_files, make_current, publish, write_unpublished
+from qa.layers import folds_deferred
 from qa.search.base import Rows
+
+log = logging.getLogger(__name__)
 
 # Maps an index builds when first asked: the folded index has the same rows, so it keeps them.
 _ROW_MAPS = ("_grouped", "families", "articles", "_by_id", "_counted_frequency")
@@ -67,3 +78,81 @@ def changes_since(before: IndexView, after: IndexView) -> tuple[Changes, np.ndar
     rows = after.rows_of([*report.added, *report.changed])
     paragraphs = [after.paragraphs[r] for r in rows.tolist()]
     return Changes(report, new, paragraphs, touched), after.stored.vectors_at(rows)
+
+
+class FoldsInBackground:
+    """The background fold of :class:`qa.index.store.IndexStore` (see the
+    module's note): it runs in a thread, takes the writer's lock only to hold
+    what it reads of the build and to make its build current, and replays the
+    updates that came meanwhile through the store's own update path."""
+
+    folder: Path
+    on_fold: Callable[[IndexView], None] | None
+    _written: tuple[str, IndexView] | None
+    _folding: threading.Thread | None
+
+    def _exclusive(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def _last_written(self) -> IndexView: ...
+
+    def _apply(self, old, changes, vectors, same_layout, stamp, progress=None, previous=None) -> IndexView: ...
+
+    def fold_in_background(self) -> threading.Thread | None:
+        """Fold the build this store wrote last, in a thread (see qa/index/fold.py);
+        None when one is folding already or there is nothing to fold."""
+        if (self._folding is not None and self._folding.is_alive()) or self._written is None:
+            return None
+        self._folding = threading.Thread(target=self._fold, args=self._written, name="index-fold", daemon=True)
+        self._folding.start()
+        return self._folding
+
+    def wait_for_fold(self, timeout: float | None = None) -> None:
+        """Until the background fold, if one runs, is done."""
+        if self._folding is not None:
+            self._folding.join(timeout)
+
+    def _fold(self, name: str, index: IndexView) -> None:
+        unpublished = held = None
+        folded_name, result = None, None
+        try:
+            with self._exclusive():  # the build's shingles, if not in memory, held before an update removes the build
+                if current_build(self.folder).name != name:
+                    return  # a newer build: the update that wrote it starts a fold if one is due
+                held = None if index.shingles else held_files(self.folder, self.folder / name, "shingles-*.npz")
+            with no_garbage_collection():
+                folding = folded(index, held or self.folder / name)
+                stamp = dt.datetime.now(dt.UTC)
+                folding.manifest["built_at"] = stamp.isoformat(timespec="seconds")
+                known = index.manifest.get("artifacts", {})
+                unpublished = write_unpublished(self.folder, folding, folding.manifest, self.folder / name, known)
+            with self._exclusive():
+                folded_name = publish(self.folder, unpublished, stamp)
+                result = self._commit_fold(name, index, folded_name, folding)
+        except Exception:  # the build it folded stays current: nothing is lost, the next update asks again
+            log.exception("Folding the index in the background failed; it stays as it was")
+        finally:
+            leftover = self.folder / folded_name if folded_name else unpublished
+            for path in (held, leftover if result is None else None):
+                if path is not None:  # written, and not made current; or the shingles held
+                    shutil.rmtree(path, ignore_errors=True)
+        return_freed_memory()
+        if result is not None and self.on_fold is not None:
+            self.on_fold(result)
+
+    def _commit_fold(self, name: str, index: IndexView, folded_name: str, result: IndexView) -> IndexView | None:
+        """Under the writer's lock: the folded build made current, with the
+        updates since it was taken replayed on it; None if a rebuild or an
+        inline fold made it moot."""
+        latest_name = current_build(self.folder).name
+        if latest_name == name:
+            make_current(self.folder, folded_name, name)
+            self._written = (folded_name, result)
+            return result
+        latest = self._last_written()
+        if latest.stored.name != index.stored.name or latest.manifest["index_type"] != index.manifest["index_type"]:
+            return None
+        changes, vectors = changes_since(index, latest)
+        with folds_deferred():  # under the lock: brief, as any update
+            return self._apply(
+                result, changes, vectors, True, dt.datetime.now(dt.UTC), previous=self.folder / folded_name
+            )

@@ -42,18 +42,17 @@ import numpy as np
 from qa.corpus.articles import CorpusError, paragraph_ids, read_corpus
 from qa.corpus.copies import labels_by_key
 from qa.corpus.text_layers import TextLayers
-from qa.index import fold
 from qa.index.build import Embedder, Progress, embed_paragraphs, group_copies, next_backends, next_rows
 from qa.index.changes import Changes, FolderLook, UpdateReport, compare, compare_served, empty_corpus_message
 from qa.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
 from qa.index.file_entries import FileEntries
 from qa.index.files import sha256_file
-from qa.index.fold import wants_fold
+from qa.index.fold import FoldsInBackground, wants_fold
 from qa.index.manifest import FORMAT_VERSION, known_files, manifest_for, outdated
 from qa.index.memory import no_garbage_collection, return_freed_memory, room_for_a_copy
 from qa.index.rows import ParagraphRows
 from qa.index.view import IndexView
-from qa.index.writer import current_build, make_current, publish, write_build, write_unpublished
+from qa.index.writer import current_build, make_current, write_build
 from qa.layers import folds_deferred
 from qa.search import embeddings
 from qa.search.base import Rows
@@ -64,7 +63,7 @@ from qa.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class IndexStore:
+class IndexStore(FoldsInBackground):
     """Loads, checks and updates the index of ``settings.corpus_dir`` kept in
     ``settings.index_dir``."""
 
@@ -178,6 +177,11 @@ class IndexStore:
                     )
         return index, report
 
+    @property
+    def latest(self) -> IndexView | None:
+        """The index of the build this store wrote or read last."""
+        return self._written[1] if self._written else None
+
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
         """The writer's lock: one writer at a time, across processes (the app's uploads and the CLI may race)."""
@@ -187,65 +191,6 @@ class IndexStore:
                 yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def fold_in_background(self) -> threading.Thread | None:
-        """Fold the build this store wrote last, in a thread (see qa/index/fold.py);
-        None when one is folding already or there is nothing to fold."""
-        if (self._folding is not None and self._folding.is_alive()) or self._written is None:
-            return None
-        self._folding = threading.Thread(target=self._fold, args=self._written, name="index-fold", daemon=True)
-        self._folding.start()
-        return self._folding
-
-    @property
-    def latest(self) -> IndexView | None:
-        """The index of the build this store wrote or read last."""
-        return self._written[1] if self._written else None
-
-    def wait_for_fold(self, timeout: float | None = None) -> None:
-        """Until the background fold, if one runs, is done."""
-        if self._folding is not None:
-            self._folding.join(timeout)
-
-    def _fold(self, name: str, index: IndexView) -> None:
-        unpublished: Path | None = None
-        folded_name, result = None, None
-        try:
-            with no_garbage_collection():
-                folding = fold.folded(index, self.folder / name)
-                stamp = dt.datetime.now(dt.UTC)
-                folding.manifest["built_at"] = stamp.isoformat(timespec="seconds")
-                known = index.manifest.get("artifacts", {})
-                unpublished = write_unpublished(self.folder, folding, folding.manifest, self.folder / name, known)
-            with self._exclusive():
-                folded_name = publish(self.folder, unpublished, stamp)
-                result = self._commit_fold(name, index, folded_name, folding)
-        except Exception:  # the build it folded stays current: nothing is lost, the next update asks again
-            log.exception("Folding the index in the background failed; it stays as it was")
-        leftover = self.folder / folded_name if folded_name else unpublished
-        if result is None and leftover is not None:  # written, and not made current
-            shutil.rmtree(leftover, ignore_errors=True)
-        return_freed_memory()
-        if result is not None and self.on_fold is not None:
-            self.on_fold(result)
-
-    def _commit_fold(self, name: str, index: IndexView, folded_name: str, result: IndexView) -> IndexView | None:
-        """Under the writer's lock: the folded build made current, with the
-        updates since it was taken replayed on it; None if a rebuild or an
-        inline fold made it moot."""
-        latest_name = current_build(self.folder).name
-        if latest_name == name:
-            make_current(self.folder, folded_name, name)
-            self._written = (folded_name, result)
-            return result
-        latest = self._last_written()
-        if latest.stored.name != index.stored.name or latest.manifest["index_type"] != index.manifest["index_type"]:
-            return None
-        changes, vectors = fold.changes_since(index, latest)
-        with folds_deferred():  # under the lock: brief, as any update
-            return self._apply(
-                result, changes, vectors, True, dt.datetime.now(dt.UTC), previous=self.folder / folded_name
-            )
 
     def _read_only(self, why: OSError) -> tuple[IndexView, UpdateReport]:
         """The index as it is, when its folder cannot be written: up to date,

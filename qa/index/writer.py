@@ -102,6 +102,16 @@ def make_current(folder: Path, name: str, replaced: str | None) -> None:
 _UNPUBLISHED = ".tmp-build-"
 
 
+def held_files(folder: Path, build: Path, pattern: str) -> Path:
+    """Hard links to ``build``'s files matching ``pattern``, in an unpublished
+    folder of ``folder`` (see :func:`write_unpublished`): readable after the
+    build itself is removed. The caller removes the folder."""
+    held = Path(tempfile.mkdtemp(prefix=f"{_UNPUBLISHED}{os.getpid()}-", dir=folder))
+    for path in build.glob(pattern):
+        os.link(path, held / path.name)
+    return held
+
+
 def remove_old_builds(folder: Path, keep: set[str]) -> None:
     """Every build but those in ``keep``, and every unpublished one whose writer is gone."""
     for entry in folder.iterdir():

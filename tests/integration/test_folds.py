@@ -110,10 +110,8 @@ def test_the_app_answers_from_the_folded_index(corpus_copy: Path, tmp_path: Path
 def test_an_update_while_the_fold_writes_keeps_the_folds_files(corpus_copy, tmp_path, folds_often, monkeypatch):
     """A fold writes its build outside the writer's lock: an update that clears
     old builds meanwhile leaves it alone, and the fold still lands."""
-    from qa.index import store as store_module
-
     gate, written = threading.Event(), threading.Event()
-    real = store_module.write_unpublished
+    real = fold_module.write_unpublished
 
     def slow_write(*args):
         folder = real(*args)
@@ -121,7 +119,7 @@ def test_an_update_while_the_fold_writes_keeps_the_folds_files(corpus_copy, tmp_
         gate.wait(60)
         return folder
 
-    monkeypatch.setattr(store_module, "write_unpublished", slow_write)
+    monkeypatch.setattr(fold_module, "write_unpublished", slow_write)
     store = IndexStore(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"), fold_in_background=True)
     store.update()
     folded_indexes: list = []
@@ -148,3 +146,25 @@ def test_no_background_fold_without_the_memory_for_it(corpus_copy, tmp_path, fol
     index, _ = store.update()
     assert store._folding is None and len(index.stored.delta) == 3
     assert "needs as much memory again" in caplog.text
+
+
+def test_a_fold_of_an_index_read_from_disk_survives_its_build_being_removed(
+    corpus_copy, tmp_path, folds_often, held_fold
+):
+    """An index read from disk keeps its shingles there: the fold holds them
+    before later updates remove that build."""
+    settings = Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index")
+    IndexStore(settings).update()
+    store = IndexStore(settings, watch=True, fold_in_background=True)
+    index, _ = store.update()  # up to date: the index as read from disk
+    assert index.shingles is None
+    folded_indexes: list = []
+    store.on_fold = folded_indexes.append
+    assert store.fold_in_background() is not None
+    for name in ("005_new.txt", "006_new.txt"):  # two builds: the one being folded is removed
+        (corpus_copy / name).write_text(NEW_ARTICLE.replace("Lavrov", name[:3]), "utf-8")
+        store.update()
+    held_fold.set()
+    store.wait_for_fold(60)
+    assert folded_indexes and {"005_new.txt", "006_new.txt"} <= set(store.load().manifest["files"])
+    assert not list((tmp_path / "index").glob(".tmp-build-*"))
