@@ -11,8 +11,9 @@ Whenever the queue cannot say exactly which files changed, :meth:`FolderWatch.ch
 answers ``None`` and the caller scans the whole folder, as it does without a
 watch: a folder created, moved or deleted under the corpus, the queue
 overflowing, the corpus folder itself moved, or no inotify on this system
-(another OS, or the per-user limit on watches reached). Hidden files are left
-out, as the scan leaves them out.
+(another OS, or the per-user limit on watches reached). A folder on a network
+or FUSE file system is never watched: another machine's writes there make no
+events here. Hidden files are left out, as the scan leaves them out.
 """
 
 from __future__ import annotations
@@ -43,6 +44,32 @@ if INotify is not None:
     _UNKNOWN = flags.Q_OVERFLOW | flags.IGNORED | flags.DELETE_SELF | flags.MOVE_SELF | flags.UNMOUNT | flags.ISDIR
 
 
+# File systems whose files other machines (or a FUSE daemon) change without an inotify event here.
+_REMOTE = frozenset("nfs nfs4 cifs smb3 smbfs ncpfs afs 9p virtiofs ceph glusterfs lustre gpfs fuse".split())
+
+
+def events_seen_here(folder: Path, mountinfo: str | None = None) -> bool:
+    """Whether every change to files under ``folder`` makes an inotify event
+    here: not when it lies on a network or FUSE file system (read from
+    ``/proc/self/mountinfo``, or the text given)."""
+    try:
+        text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+        path = os.path.realpath(folder)
+    except OSError:
+        return False
+    best, kind = "", ""
+    for line in text.splitlines():
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not rest:
+            continue
+        mount = parts[4].replace("\\040", " ")
+        inside = path == mount or path.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, rest.split()[0]
+    return bool(best) and kind.split(".", 1)[0] not in _REMOTE
+
+
 class FolderWatch:
     """inotify watches on a folder and every folder under it (linked folders are
     not entered, as the scan does not enter them)."""
@@ -57,7 +84,7 @@ class FolderWatch:
         changes during the scan shows at the next :meth:`changed`. False when no
         watch could be set (the caller then scans every time)."""
         self.close()
-        if INotify is None:
+        if INotify is None or not events_seen_here(self.folder):
             return False
         try:
             self._inotify = INotify(nonblocking=True)

@@ -101,3 +101,30 @@ def test_reading_named_files_reads_what_a_scan_reads_of_them(folder):
     assert part.ignored == whole.ignored == ("notes.xlsx",)
     assert [s.source for s in part.skipped] == [s.source for s in whole.skipped] == ["broken.txt", "empty.txt"]
     assert part.stats == whole.stats
+
+
+MOUNTS = """\
+22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+40 22 0:35 / /mnt/newsroom rw,relatime shared:20 - nfs4 server:/archive rw,vers=4.2
+41 22 0:36 / /mnt/sshfs rw,nosuid shared:21 - fuse.sshfs user@host:/ rw
+42 40 254:1 / /mnt/newsroom/local rw shared:22 - ext4 /dev/vdb rw
+43 22 254:2 / /mnt/my\\040disk rw shared:23 - xfs /dev/vdc rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("folder", "watched"),
+    [
+        ("/home/me/corpus", True),
+        ("/mnt/newsroom/2026", False),
+        ("/mnt/newsroom", False),
+        ("/mnt/sshfs/articles", False),
+        ("/mnt/newsroom/local/articles", True),  # a local disk mounted inside the share
+        ("/mnt/my disk/articles", True),
+        ("/mnt/newsroomx/articles", True),  # only a prefix of the share's name
+    ],
+)
+def test_a_folder_on_a_network_or_fuse_file_system_is_not_watched(folder, watched):
+    from qa.corpus.watch import events_seen_here
+
+    assert events_seen_here(folder, MOUNTS) is watched
