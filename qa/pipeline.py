@@ -72,8 +72,9 @@ class QAPipeline:
         self.store.on_fold = self._folded
         self.files = SourceFiles(self.settings.corpus_dir, layers=self.store.layers)
         self._lock = threading.Lock()
-        index, self.last_update = self.store.open(progress)
-        self._parts = self._assemble(index)
+        with self._lock:  # a fold the opening starts swaps its index in only after this one is in place
+            index, self.last_update = self.store.open(progress)
+            self._parts = self._assemble(index)
 
     def _folded(self, index: IndexView) -> None:
         """The index folded in the background takes the place of the same index unfolded."""

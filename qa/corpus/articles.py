@@ -89,6 +89,8 @@ class CorpusReadResult:
     ignored: tuple[str, ...]  # files of a format this tool does not read
     unread: tuple[str, ...] = ()  # files the caller knew by size and modification time, not read again
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns), articles and unread
+    # Files reached through a symbolic link or with other hard links: a write through another path changes them.
+    linked: frozenset[str] = frozenset()
 
 
 class CorpusError(ValueError):
@@ -115,7 +117,7 @@ def read_corpus(
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"Corpus folder {folder} does not exist or is not a folder.")
-    found = [(source, entry.stat) for source, entry in _files_under(folder)]
+    found = [(source, entry.stat, entry.is_symlink()) for source, entry in _files_under(folder)]
     return _read_found(folder, found, max_file_bytes, known, progress, layers)
 
 
@@ -136,32 +138,38 @@ def read_files(
     for source in sorted(sources):
         path = os.path.join(folder, source)
         if os.path.lexists(path) and not os.path.isdir(path):  # a broken link is found, and skipped, as by a scan
-            found.append((source, functools.partial(os.stat, path)))
+            found.append((source, functools.partial(os.stat, path), os.path.islink(path)))
     return _read_found(folder, found, max_file_bytes, known, None, layers)
 
 
 def _read_found(
     folder: Path,
-    found: list[tuple[str, Callable[[], os.stat_result]]],
+    found: list[tuple[str, Callable[[], os.stat_result], bool]],
     max_file_bytes: int,
     known: Callable[[str, int, int], bool] | None,
     progress: Callable[[str, int, int], None] | None,
     layers: TextLayers | None,
 ) -> CorpusReadResult:
-    """Read the files of ``found``, (source, its stat), in that order (see :func:`read_corpus`)."""
+    """Read the files of ``found``, (source, its stat, whether it is a symbolic
+    link), in that order (see :func:`read_corpus`)."""
     articles: list[Article] = []
     skipped: list[SkippedFile] = []
     ignored: list[str] = []
     unread: list[str] = []
     stats: dict[str, tuple[int, int]] = {}
-    for done, (source, stat) in enumerate(found):
+    linked: set[str] = set()
+    for done, (source, stat, is_link) in enumerate(found):
         if progress and done % 50 == 0:
             progress("Reading articles", done, len(found))
         if not is_supported(source):
             ignored.append(source)
             continue
+        if is_link:
+            linked.add(source)
         try:
             st = stat()  # a stat per file is the whole cost of a scan: no Path, no joined string
+            if st.st_nlink > 1:
+                linked.add(source)
             stats[source] = (st.st_size, st.st_mtime_ns)
             if known is not None and known(source, st.st_size, st.st_mtime_ns):
                 unread.append(source)
@@ -184,7 +192,7 @@ def _read_found(
             " ".join(SUFFIXES),
             ", ".join(ignored[:5]),
         )
-    return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored), tuple(unread), stats)
+    return CorpusReadResult(tuple(articles), tuple(skipped), tuple(ignored), tuple(unread), stats, frozenset(linked))
 
 
 def _files_under(folder: Path) -> list[tuple[str, os.DirEntry]]:

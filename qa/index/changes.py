@@ -64,6 +64,8 @@ class FolderLook:
         self.watch = FolderWatch(settings.corpus_dir) if watch else None
         # The files the last look could not read, or does not read, by name.
         self._unlisted: tuple[dict[str, SkippedFile], set[str]] | None = None
+        # Files reached through links: written through another path, they make no event here, so each look reads them.
+        self._linked: set[str] = set()
 
     def look(
         self, own: bool, known: Callable[[str, int, int], bool] | None, progress: Progress | None
@@ -78,8 +80,11 @@ class FolderLook:
                 self.watch.start()
             corpus = read_corpus(s.corpus_dir, s.max_file_bytes, known, progress, self.layers)
             self._unlisted = ({f.source: f for f in corpus.skipped}, set(corpus.ignored))
+            self._linked = set(corpus.linked)
             return corpus, None
+        changed |= self._linked
         corpus = read_files(s.corpus_dir, changed, s.max_file_bytes, known, self.layers)
+        self._linked = (self._linked - changed) | corpus.linked
         skipped, ignored = self._unlisted
         for source in changed:
             skipped.pop(source, None)

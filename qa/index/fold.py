@@ -89,6 +89,7 @@ class FoldsInBackground:
     folder: Path
     on_fold: Callable[[IndexView], None] | None
     _written: tuple[str, IndexView] | None
+    _own_build: str | None
     _folding: threading.Thread | None
 
     def _exclusive(self) -> contextlib.AbstractContextManager[None]: ...
@@ -147,12 +148,17 @@ class FoldsInBackground:
         if latest_name == name:
             make_current(self.folder, folded_name, name)
             self._written = (folded_name, result)
+            if self._own_build == name:
+                self._own_build = folded_name
             return result
         latest = self._last_written()
         if latest.stored.name != index.stored.name or latest.manifest["index_type"] != index.manifest["index_type"]:
             return None
         changes, vectors = changes_since(index, latest)
+        own = self._own_build == latest_name
         with folds_deferred():  # under the lock: brief, as any update
-            return self._apply(
+            replayed = self._apply(
                 result, changes, vectors, True, dt.datetime.now(dt.UTC), previous=self.folder / folded_name
             )
+        self._own_build = self._own_build if own else None  # another process's build stays another's
+        return replayed

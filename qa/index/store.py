@@ -82,6 +82,7 @@ class IndexStore(FoldsInBackground):
             lambda texts, on_batch=None: embeddings.encode(settings.model, texts, settings.embed_batch_size, on_batch)
         )
         self._written: tuple[str, IndexView] | None = None  # (build name, index) of this store's last build
+        self._own_build: str | None = None  # the build that shows this store's last look at the folder
         self.layers = TextLayers(self.folder / "texts")  # what web pages, PDFs and Word files read as
         self._look = FolderLook(settings, self.layers, watch)
         self._background = fold_in_background and settings.backend == "faiss"  # Milvus keeps its own segments
@@ -229,7 +230,9 @@ class IndexStore(FoldsInBackground):
         old, reason = self._reusable_index(force)
         read_at_ns, stamp = time.time_ns(), dt.datetime.now(dt.UTC)
         known = known_files(old.manifest) if old else None
+        # The folder watch tells what changed since this store's own last look, which the build it wrote or checked shows.
         own = old is not None and self._written is not None and old is self._written[1]
+        own = own and self._written[0] == self._own_build
         corpus, looked_at = self._look.look(own, known, progress)
         added_at = stamp.isoformat(timespec="seconds")
         changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, added_at, looked_at)
@@ -243,6 +246,7 @@ class IndexStore(FoldsInBackground):
             and old.manifest["backend"] == s.backend
         )
         if old and report.up_to_date and same_layout:
+            self._own_build = self._written[0] if self._written else None  # the folder, as this look saw it
             return old, report
 
         dim = embeddings.embedding_dimension(s.model)
@@ -336,7 +340,7 @@ class IndexStore(FoldsInBackground):
         name = write_build(self.folder, index, manifest, previous, known, stamp)
         make_current(self.folder, name, current.name if current else None)
         index.manifest = manifest
-        self._written = (name, index)
+        self._written, self._own_build = (name, index), name
         gone = [*changes.report.changed, *changes.report.removed]
         before = old.manifest["files"] if old is not None else {}
         if old is None or any(before[s].get("format", "txt") != "txt" for s in gone):  # a .txt file has no layer

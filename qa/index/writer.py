@@ -68,7 +68,7 @@ def write_unpublished(folder: Path, index: IndexView, manifest: dict, previous: 
     """``index`` written whole into a hidden folder of ``folder``, named with
     this process's id so that no other writer removes it while it is written
     (:func:`remove_old_builds`); :func:`publish` names it as a build."""
-    tmp = Path(tempfile.mkdtemp(prefix=f"{_UNPUBLISHED}{os.getpid()}-", dir=folder))
+    tmp = Path(tempfile.mkdtemp(prefix=_writer_prefix(), dir=folder))
     try:
         index.stored.save(tmp, previous)
         index.dense.save(tmp, previous)
@@ -106,7 +106,7 @@ def held_files(folder: Path, build: Path, pattern: str) -> Path:
     """Hard links to ``build``'s files matching ``pattern``, in an unpublished
     folder of ``folder`` (see :func:`write_unpublished`): readable after the
     build itself is removed. The caller removes the folder."""
-    held = Path(tempfile.mkdtemp(prefix=f"{_UNPUBLISHED}{os.getpid()}-", dir=folder))
+    held = Path(tempfile.mkdtemp(prefix=_writer_prefix(), dir=folder))
     for path in build.glob(pattern):
         os.link(path, held / path.name)
     return held
@@ -121,16 +121,24 @@ def remove_old_builds(folder: Path, keep: set[str]) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+def _writer_prefix() -> str:
+    """``.tmp-build-<pid>-<its start time>-``: a process id alone is reused (an
+    app restarted as a container's process 1 has the same one)."""
+    return f"{_UNPUBLISHED}{os.getpid()}-{_started(os.getpid())}-"
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks since boot; "" if it does not run or cannot be told."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
 def _writer_alive(name: str) -> bool:
     """Whether the process that named an unpublished build so still runs (a
     background fold writes one outside the writer's lock)."""
-    pid = name.removeprefix(_UNPUBLISHED).split("-", 1)[0]
-    if not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
+    pid, _, rest = name.removeprefix(_UNPUBLISHED).partition("-")
+    started = rest.partition("-")[0]
+    return pid.isdigit() and bool(started) and _started(int(pid)) == started

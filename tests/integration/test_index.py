@@ -343,3 +343,18 @@ def test_a_watched_store_sees_what_a_scan_sees(corpus_copy: Path, tmp_path: Path
     # The first update scans (nothing is known yet), and so does the one after a folder was made.
     assert whole == [True] + [False] * 9 + [True, False]
     assert watched._look.watch.changed() == set()
+
+
+def test_a_watched_store_reads_a_linked_file_changed_through_its_target(corpus_copy: Path, tmp_path: Path):
+    """A write through a link's target makes no event for the link's name: each look reads linked files."""
+    target = tmp_path / "wire-copy.txt"
+    target.write_text(NEW_ARTICLE, "utf-8")
+    os.symlink(target, corpus_copy / "005_linked.txt")
+    store = IndexStore(Settings.from_env(corpus_dir=corpus_copy, index_dir=tmp_path / "index"), watch=True)
+    store.update()
+    index, report = store.update()
+    assert report.up_to_date and "005_linked.txt" in index.manifest["files"]
+    target.write_text(NEW_ARTICLE.replace("Pyongyang", "Hanoi"), "utf-8")
+    index, report = store.update()
+    assert report.changed == ["005_linked.txt"]
+    assert any("Hanoi" in p.text for p in index.paragraphs)

@@ -128,3 +128,16 @@ def test_a_folder_on_a_network_or_fuse_file_system_is_not_watched(folder, watche
     from qa.corpus.watch import events_seen_here
 
     assert events_seen_here(folder, MOUNTS) is watched
+
+
+def test_linked_files_are_named_so_that_each_look_reads_them(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text(TEXT, "utf-8")
+    os.symlink(target, corpus / "latest.txt")
+    (corpus / "own.txt").write_text(TEXT, "utf-8")
+    os.link(corpus / "own.txt", tmp_path / "second-name.txt")
+    (corpus / "plain.txt").write_text(TEXT, "utf-8")
+    assert read_corpus(corpus).linked == {"latest.txt", "own.txt"}
+    assert read_files(corpus, {"latest.txt", "plain.txt"}).linked == {"latest.txt"}
