@@ -128,10 +128,10 @@ def layer_change(
     return LayerChange(np.union1d(hidden, newly).astype(np.int64), newly.astype(np.int64), kept)
 
 
-def among(values: np.ndarray, few: np.ndarray) -> np.ndarray:
+def among(values: np.ndarray, few: np.ndarray, sorted_already: bool = False) -> np.ndarray:
     """``np.isin(values, few)`` by binary search in ``few`` sorted: an update
     names a few ids among millions, which isin would sort together."""
-    few = np.sort(np.asarray(few, np.int64))
+    few = np.asarray(few, np.int64) if sorted_already else np.sort(np.asarray(few, np.int64))
     if not len(few) or not len(values):
         return np.zeros(len(values), bool)
     at = np.minimum(np.searchsorted(few, values), len(few) - 1)

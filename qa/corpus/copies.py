@@ -159,7 +159,7 @@ def regroup(
     added_by_id = {paragraph_id(p.source, p.paragraph): p for p in added}
     lost_set = set(lost.tolist())
     index = _join_added(join, added, index, paragraph, threshold, common)
-    return _relabel(labels, in_group, lost, gone, sets, added, row_of), index
+    return _relabel(labels, in_group, lost, lost_set, gone, sets, added, row_of), index
 
 
 def _recheck(
@@ -173,9 +173,7 @@ def _recheck(
 ) -> None:
     """The groups that lost a member, among the members left: every pair of
     them from different files checked with the containment rule."""
-    rows = np.flatnonzero(np.isin(labels, lost, kind="table") & ~gone)
-    rows = rows[np.argsort(labels[rows], kind="stable")]
-    for members in np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1) if len(rows) else []:
+    for members in _by_label(np.flatnonzero(np.isin(labels, lost, kind="table") & ~gone), labels):
         ids = old_ids[members].tolist()
         for pid in ids:
             sets.find(pid)  # listed even alone: its group is decided here
@@ -190,6 +188,7 @@ def _relabel(
     labels: np.ndarray,
     in_group: np.ndarray,
     lost: np.ndarray,
+    lost_labels: set[int],
     gone: np.ndarray,
     sets: DisjointSets[int],
     added: Sequence[Paragraph],
@@ -204,7 +203,6 @@ def _relabel(
     result = np.arange(n_old + len(added), dtype=np.int64)
     added_row = {paragraph_id(p.source, p.paragraph): n_old + i for i, p in enumerate(added)}
     decided = [members for members in sets.sets().values() if len(members) > 1]
-    lost_labels = set(lost.tolist())
     old_row = {pid: row_of(pid) for members in decided for pid in members if pid not in added_row}
     merged = {int(labels[r]) for r in old_row.values() if in_group[r] and int(labels[r]) not in lost_labels}
     merged_labels = np.array(sorted(merged), np.int64)
@@ -231,11 +229,15 @@ def _relabel(
 
 def label_groups(labels: np.ndarray) -> list[list[int]]:
     """The rows of each group of two or more, by label: in order of their first row."""
-    rows = grouped_rows(labels)
+    return [part.tolist() for part in _by_label(grouped_rows(labels), labels)]
+
+
+def _by_label(rows: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """``rows`` split by their label, each part in row order, the parts in label order."""
     if not len(rows):
         return []
     rows = rows[np.argsort(labels[rows], kind="stable")]
-    return [part.tolist() for part in np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1)]
+    return np.split(rows, np.flatnonzero(np.diff(labels[rows])) + 1)
 
 
 def _join_added(

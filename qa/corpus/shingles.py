@@ -184,8 +184,7 @@ class ShingleLayers:
         removed = np.fromiter(removed, np.int64)
         if not len(removed):
             return self
-        at = np.minimum(np.searchsorted(self.base.ids, removed), max(len(self.base.ids) - 1, 0))
-        in_base = removed[self.base.ids[at] == removed] if len(self.base.ids) else removed[:0]
+        in_base = removed[among(removed, self.base.ids, sorted_already=True)]
         return replace(self, gone=np.union1d(self.gone, in_base), delta=self.delta.without(removed))
 
     def with_added(self, added: dict[int, np.ndarray]) -> ShingleLayers:

@@ -157,16 +157,11 @@ class IndexStore(FoldsInBackground):
             )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            lock = open(self.folder / ".lock", "w")  # noqa: SIM115 -- closed below; opening it is the write test
+            open(self.folder / ".lock", "a").close()  # the write test
         except OSError as err:
             return self._read_only(err)
-        # One writer at a time (the app's uploads and the CLI may race).
-        with lock, no_garbage_collection():
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                index, report = self._update(progress, force)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._exclusive(), no_garbage_collection():
+            index, report = self._update(progress, force)
         if not report.up_to_date:
             return_freed_memory()
             if self._background and wants_fold(index):
