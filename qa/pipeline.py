@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from qa.answers.boundaries import trim
 from qa.answers.conversation import as_messages, conversation_context, retrieval_query, standalone_question
 from qa.answers.evidence import Evidence, aggregate, answer_words
 from qa.answers.ranking import BestSpanRanker, CalibratedRanker, Ranker
@@ -24,7 +25,7 @@ from qa.index.changes import UpdateReport
 from qa.index.store import IndexStore
 from qa.index.view import IndexView
 from qa.reading.base import Reader
-from qa.reading.kinds import kind_family, span_kind
+from qa.reading.kinds import kind_family, load_question_types, span_kind
 from qa.reading.sentence_reader import SentenceReader
 from qa.search.retriever import HybridRetriever
 from qa.settings import Settings
@@ -145,6 +146,8 @@ class QAPipeline:
         asked = standalone_question(question, messages)
         spans = parts.reader.run(asked, passages[:read_k], context)
         with stage("aggregation"):
+            if self.settings.answer_boundaries:
+                spans = trim(asked, spans, load_question_types())
             answers = aggregate(spans, passages, parts.index.family_of)
         with stage("ranking and calibration"):
             ranked = parts.ranker.rank(asked, answers)

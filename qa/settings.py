@@ -76,6 +76,10 @@ class Settings:
     # closest the articles come", with its probability) from this confidence up:
     # a one-in-five chance of being right is worth a look, and is said as such.
     candidate_floor: float = 0.2
+    # An answer ends where its phrase ends: cut before an apposition or a
+    # relative clause when the question asks for the kind of thing before it
+    # (qa/answers/boundaries.py). Off only to measure what it does.
+    answer_boundaries: bool = True
     max_question_chars: int = 2000
     max_file_bytes: int = 5_000_000
     host: str = "127.0.0.1"
