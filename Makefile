@@ -58,6 +58,7 @@ bench: setup
 	$(PY) benchmarks/extraction.py --rounds 5 --folder 1000 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/login_latency.py --rounds 3 --write docs/BENCHMARKS.md
 	$(PY) benchmarks/refresh_path.py --squad $(SQUAD) --files 1000 4000 10000 --write docs/BENCHMARKS.md
+	$(PY) benchmarks/answer_boundaries.py --squad $(SQUAD)/dev-v1.1.json --limit 2000 --write docs/BENCHMARKS.md
 
 # Refit the answer ranker and calibrator on SQuAD 2.0 dev (about 15 minutes on 2
 # cores; the readings are kept in .fit/ and a refit from them takes a minute and a half).

@@ -155,8 +155,8 @@ def check_quality_bar(bot: Any, seed_dev: list[dict]) -> None:
     assert f1 >= 0.76
     assert top_citation_rate >= 0.82
     assert right_source / answered >= 0.95  # what it answers, it cites from the right article
-    # 5 of 7: on readings made with this machine's libraries the shipped calibrator
-    # declines one unanswerable question fewer than when it was fitted (its model card, "Readings drifted").
+    # 5 of 7, where 6 are declined: on one machine the readings drifted and the
+    # shipped calibrator declined one fewer (its model card, "Readings drifted").
     assert sum(declined) >= 5
 
 

@@ -172,6 +172,17 @@ def _read(
     return readings
 
 
+def by_squad_article(readings: list[Reading]) -> list[Reading]:
+    """The readings with each SQuAD article's paragraphs as one family, so
+    that they count once, as a news article's paragraphs do: in open mode
+    every paragraph is a file of its own ("a012_p003.txt" of article 12), and
+    its syndication family is itself."""
+    return [
+        dataclasses.replace(r, families={s: s.split("_p")[0] for s in {p.source for p in r.passages} | set(r.families)})
+        for r in readings
+    ]
+
+
 @dataclass
 class Scored:
     """A question's answers, best-ranked first, with features and labels, and the old scorer's choice."""
@@ -422,6 +433,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, help="keep the readings here and reuse them (they take ~15 min)")
     parser.add_argument("--report", type=Path, help="write the figures here as JSON")
     parser.add_argument("--every", type=int, default=1, help="ask only every N-th question (smoke tests)")
+    parser.add_argument(
+        "--families",
+        choices=("paragraph", "article"),
+        default="paragraph",
+        help="what counts once: each paragraph file (as qa eval writes SQuAD) or each SQuAD article's paragraphs together",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.INFO)
     quiet_libraries(logging.ERROR)
@@ -441,6 +458,9 @@ def main(argv: list[str] | None = None) -> None:
             args.cache.parent.mkdir(parents=True, exist_ok=True)
             kept = {"engine": settings.engine, "reader_weights": weights, "readings": [vars(r) for r in readings]}
             args.cache.write_bytes(pickle.dumps(kept))
+
+    if args.families == "article":
+        readings = by_squad_article(readings)
 
     from qa.reading.kinds import load_question_types
 
