@@ -12,8 +12,10 @@ Which end is kept is decided by the answer-kind model (:mod:`qa.reading.kinds`),
 not by a list of phrasings: of the span and its heads before each such cut,
 the one whose kind the question most likely asks for; the span itself when
 none is likelier. "Osaka, Japan" stays whole for "which city" (both are
-cities), a list "Emirati, Norwegian and Saudi" stays whole (a head "Emirati"
-is the same kind), and "why" questions keep their clauses.
+cities), and "why" questions keep their clauses. Some commas never cut: a
+list's ("Emirati, Norwegian and Saudi"), and one before a short capitalised
+qualifier ("Shoreham, Long Island"); nor does a colon (titles have them), and
+no head may run into the next sentence.
 
 A trimmed span keeps the reader's score for its place: the cut changes where
 the answer ends, not how sure the reader is that it is there.
