@@ -42,11 +42,14 @@ def bulk_groups(
     sets = shingle_sets([p.text for p in paragraphs])
     n = len(paragraphs)
     sizes = np.fromiter(map(len, sets), np.int64, n)
-    rows = np.flatnonzero(sizes >= MIN_SHINGLES)
+    # Rows and shingle numbers as int32: the join's arrays hold one entry per
+    # shingle occurrence (about 115 a paragraph), so their width is its memory.
+    rows = np.flatnonzero(sizes >= MIN_SHINGLES).astype(np.int32)
     hashes = np.concatenate([sets[r] for r in rows]) if len(rows) else np.zeros(0, np.uint64)
     owners = np.repeat(rows, sizes[rows])
     order = np.argsort(hashes, kind="stable")  # holders of a shingle stay in row order
-    hashes, owners = hashes[order], owners[order]
+    hashes = hashes[order]
+    owners = owners[order]
     del order
     ids = paragraph_ids(paragraphs)
     id_order = np.argsort(ids[rows], kind="stable")
@@ -54,14 +57,17 @@ def bulk_groups(
 
     starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]]) if len(hashes) else np.zeros(0, np.int64)
     run_len = np.diff(np.r_[starts, len(hashes)])
-    run = np.repeat(np.arange(len(starts)), run_len)  # each occurrence's shingle
+    run = np.repeat(np.arange(len(starts), dtype=np.int32), run_len)  # each occurrence's shingle
     pairs = _candidates(owners, run, starts, run_len, sizes, threshold)
     sources = np.unique([p.source for p in paragraphs], return_inverse=True)[1]
     pairs = pairs[sources[pairs[:, 0]] != sources[pairs[:, 1]]]
     # Shingles a paragraph does not look candidates up by: more than ``common`` earlier holders.
     too_common = {}
     if len(hashes) and run_len.max() > common + 1:
-        too_common = _too_common(hashes, owners, np.arange(len(hashes)) - starts[run], common)
+        rank = np.arange(len(hashes), dtype=np.int32) - starts[run].astype(np.int32)
+        too_common = _too_common(hashes, owners, rank, common)
+        del rank
+    del run, starts, run_len, owners, hashes
     joined = [(int(a), int(b)) for a, b in pairs.tolist() if _copies(sets[a], sets[b], threshold, too_common.get(b))]
     return _components(joined), index
 
@@ -73,15 +79,22 @@ def _candidates(
     if not len(owners):
         return np.zeros((0, 2), np.int64)
     # Rarest first: each paragraph's shingles by (holders, shingle); its prefix is the first few.
-    rarity = np.argsort(np.argsort(run_len, kind="stable"), kind="stable")[run]
-    by_row = np.lexsort((rarity, owners))
-    row_start = np.searchsorted(owners[by_row], owners[by_row], "left")
-    own = sizes[owners[by_row]]
+    rank_of_shingle = np.empty(len(run_len), np.int32)
+    rank_of_shingle[np.argsort(run_len, kind="stable")] = np.arange(len(run_len), dtype=np.int32)
+    by_row = np.lexsort((rank_of_shingle[run], owners)).astype(np.int32)
+    del rank_of_shingle
+    # Each row's shingles are one block of by_row, in row order: a shingle's place in its block.
+    row_owners = owners[by_row]
+    block = np.flatnonzero(np.r_[True, row_owners[1:] != row_owners[:-1]])
+    place = np.arange(len(by_row), dtype=np.int32) - np.repeat(
+        block.astype(np.int32), np.diff(np.r_[block, len(by_row)])
+    )
+    del block
     # One shingle more than the exact prefix: it guards the rounding of t·|A|.
-    prefix = (np.arange(len(by_row)) - row_start) < own - np.maximum(np.ceil(threshold * own) - 1, 1) + 1
-    probes = by_row[prefix]
+    prefix_len = (sizes - np.maximum(np.ceil(threshold * sizes) - 1, 1) + 1).astype(np.int32)
+    probes = by_row[place < prefix_len[row_owners]]
+    del by_row, row_owners, place
     probes = probes[run_len[run[probes]] > 1]
-    del by_row, row_start, own, prefix, rarity
     found = []
     counts = run_len[run[probes]]
     bounds = np.r_[0, np.cumsum(counts)]
@@ -96,7 +109,7 @@ def _candidates(
         other = owners[np.repeat(starts[run[chunk]], reps) + offset]
         keep = (other != me) & (sizes[other] >= sizes[me])
         me, other = me[keep], other[keep]
-        found.append(np.unique(np.minimum(me, other) * len(sizes) + np.maximum(me, other)))
+        found.append(np.unique(np.minimum(me, other).astype(np.int64) * len(sizes) + np.maximum(me, other)))
         chunk_start = chunk_end
     if not found:  # no shingle held twice
         return np.zeros((0, 2), np.int64)

@@ -233,6 +233,7 @@ class IndexStore(FoldsInBackground):
         changes = compare(corpus, old.manifest["files"] if old else {}, read_at_ns, reason, added_at, looked_at)
         if not changes.files:
             raise CorpusError(empty_corpus_message(s.corpus_dir, corpus))
+        del corpus  # every article's whole text, which a first build no longer needs: the paragraphs hold theirs
         report, added = changes.report, changes.to_embed
         same_layout = bool(
             old
