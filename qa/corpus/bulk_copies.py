@@ -43,7 +43,7 @@ def bulk_groups(
     n = len(paragraphs)
     sizes = np.fromiter(map(len, sets), np.int64, n)
     # Rows and shingle numbers as int32: the join's arrays hold one entry per
-    # shingle occurrence (about 115 a paragraph), so their width is its memory.
+    # shingle occurrence (a paragraph has about as many shingles as words), so their width is its memory.
     rows = np.flatnonzero(sizes >= MIN_SHINGLES).astype(np.int32)
     hashes = np.concatenate([sets[r] for r in rows]) if len(rows) else np.zeros(0, np.uint64)
     owners = np.repeat(rows, sizes[rows])
